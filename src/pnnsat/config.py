@@ -1,0 +1,66 @@
+"""Loading and validating the pipeline config (``config/config.yaml``, ``config/quick.yaml``).
+
+The same JSON schema (``config/schema.yaml``) is used by the Snakefile and here, so a bad value
+stops both the DAG and a direct library call before any work, with a message naming the key.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .paths import resolve
+
+SCHEMA = "config/schema.yaml"
+DEFAULT = "config/config.yaml"
+
+
+class ConfigError(ValueError):
+    """The config is invalid; the message names the key and the fix."""
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` on top of ``base``, recursively for nested mappings (as Snakemake merges)."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    parts = [f"[{p}]" if isinstance(p, int) else str(p) for p in error.absolute_path]
+    return ".".join(parts).replace(".[", "[") or "<top level>"
+
+
+def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
+    """Raise :class:`ConfigError` naming the first offending key; return the config otherwise."""
+    schema = yaml.safe_load(resolve(SCHEMA).read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        raise ConfigError(f"{source}: invalid value at '{_key_path(err)}': {err.message}. "
+                          f"Fix it in {source} (allowed values are in {SCHEMA}).")
+    return dict(config)
+
+
+def load_config(*paths: str | Path) -> dict[str, Any]:
+    """Load ``config/config.yaml`` and merge each of ``paths`` on top; validate the result."""
+    files = [resolve(DEFAULT), *(resolve(p) for p in paths)]
+    config: dict[str, Any] = {}
+    for path in files:
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist.")
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, Mapping):
+            raise ConfigError(f"{path}: top level must be a mapping of keys to values.")
+        config = deep_merge(config, loaded)
+    return validate(config, source=" + ".join(str(p.name) for p in files))

@@ -1,0 +1,123 @@
+"""The platform abstraction shared by every PNN type (``PHYSICS.md``).
+
+* **Control parameters Θ** — the ``theta`` parameters of :class:`PhysicalLayer` modules: what a
+  user can set on the hardware (ring detunings, MZI phases, mask phases). Digital layers keep
+  ordinary weights and are *not* controls.
+* **Digital twin** — a :class:`PNN` called with ``device=None``: ideal components, nominal geometry.
+* **Device** — :class:`Device`: the twin plus hidden systematic errors, drawn once from a seed.
+  Two seeds are two chips of one design. Errors are stored per physical layer, outside the model.
+* **Perturbation** — a platform's frozen dataclass (drift, misalignment) applied on top of a device
+  at forward time. Neither devices nor perturbations ever write into Θ.
+
+A physical layer's forward is ``layer(x, errors, perturbation)``; a network's forward is
+``model(x, device=None, perturbation=None)``. In situ methods can therefore run the device layer by
+layer while taking gradients from the twin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import torch
+from torch import nn
+
+LayerErrors = Mapping[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Device:
+    """One fabricated chip: hidden systematic errors per physical layer, fixed by ``seed``."""
+
+    platform: str
+    seed: int
+    errors: dict[str, LayerErrors] = field(default_factory=dict)
+
+    def for_layer(self, name: str) -> LayerErrors | None:
+        return self.errors.get(name)
+
+
+class PhysicalLayer(nn.Module):
+    """A layer implemented by hardware. Subclasses own ``self.theta`` (the controls Θ)."""
+
+    theta: nn.Parameter
+
+    def forward(self, x: torch.Tensor, errors: LayerErrors | None = None,
+                perturbation: Any | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def sample_errors(self, generator: torch.Generator,
+                      fabrication: Any) -> dict[str, torch.Tensor]:
+        """Draw this layer's device errors from ``fabrication`` (a platform dataclass)."""
+        raise NotImplementedError
+
+
+class PNN(nn.Module):
+    """A network with digital layers and named physical layers.
+
+    Subclasses implement ``forward(x, device=None, perturbation=None)`` and pass
+    ``device.for_layer(name)`` and ``perturbation`` to each physical layer.
+    """
+
+    def physical_layers(self) -> dict[str, PhysicalLayer]:
+        return {n: m for n, m in self.named_modules() if isinstance(m, PhysicalLayer)}
+
+    def control_parameters(self) -> list[nn.Parameter]:
+        """Θ: the parameters a user sets on the hardware (SAT perturbs only these)."""
+        return [layer.theta for layer in self.physical_layers().values()]
+
+    def digital_parameters(self) -> list[nn.Parameter]:
+        controls = {id(p) for p in self.control_parameters()}
+        return [p for p in self.parameters() if id(p) not in controls]
+
+
+def sample_device(model: PNN, platform: str, seed: int, fabrication: Any) -> Device:
+    """Draw device ``seed`` for ``model``: each physical layer samples its own errors.
+
+    The generator is seeded once and consumed layer by layer in a fixed (module) order, so the same
+    seed gives the same chip and different seeds give independent chips.
+    """
+    generator = torch.Generator().manual_seed(int(seed))
+    errors = {name: layer.sample_errors(generator, fabrication)
+              for name, layer in model.physical_layers().items()}
+    return Device(platform=platform, seed=int(seed), errors=errors)
+
+
+def dataclass_from_config(cls: type, values: Mapping[str, Any] | None, where: str) -> Any:
+    """Build dataclass ``cls`` from a config mapping; unknown keys raise a clear ValueError."""
+    values = dict(values or {})
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(known)}.")
+    return cls(**values)
+
+
+def require_nonnegative(obj: Any, *names: str) -> None:
+    """Raise ValueError naming the first field in ``names`` that is negative."""
+    for name in names:
+        value = getattr(obj, name)
+        if value < 0:
+            raise ValueError(
+                f"{type(obj).__name__}.{name} = {value} is negative; it is a standard deviation "
+                "or magnitude and must be >= 0. Fix it in the config."
+            )
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Everything the pipeline needs to know about one PNN type (one row of the registry)."""
+
+    name: str
+    description: str
+    build_model: Callable[[Mapping[str, Any]], PNN]  # config block -> fresh twin model
+    fabrication: Callable[[Mapping[str, Any]], Any]  # config block -> fabrication dataclass
+    perturbation: type  # the platform's perturbation dataclass
+    drift_field: str  # name of the perturbation field holding ΔT (K)
+
+    def sample_device(self, model: PNN, seed: int, block: Mapping[str, Any]) -> Device:
+        return sample_device(model, self.name, seed, self.fabrication(block))
+
+    def drift(self, delta_T_K: float) -> Any:
+        return self.perturbation(**{self.drift_field: float(delta_T_K)})

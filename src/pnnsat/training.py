@@ -1,0 +1,189 @@
+"""The one training loop shared by every method and platform.
+
+``train(spec, data_cache, out)`` builds the twin from the platform's config block, trains it with
+the method's step, tracks per-epoch loss/accuracy and wall time, and writes the model with its
+metadata atomically. After every epoch a resumable checkpoint ``<out>.partial`` is written; an
+interrupted run with the same spec resumes from it and gives the same result as an uninterrupted
+one (the shuffle of epoch e depends only on (seed, e)).
+"""
+
+from __future__ import annotations
+
+import json
+import platform as pyplatform
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from . import __version__
+from .data import Splits, load_splits
+from .methods import build_method
+from .paths import atomic_path
+from .platforms import PNN, get_platform
+
+
+@dataclass
+class TrainSpec:
+    """Everything that determines one trained model.
+
+    platform / method: registry ids. seed: training seed (initialisation and data order).
+    platform_config: the platform's config block (physics, device, sat, ...).
+    method_config: the method's options (e.g. SAT's rho, adaptive).
+    epochs, batch_size, lr (Adam learning rate), weight_decay: optimisation.
+    train_subset: use only the first n training images (quick runs); None = all.
+    """
+
+    platform: str
+    method: str
+    seed: int
+    platform_config: dict[str, Any]
+    method_config: dict[str, Any] = field(default_factory=dict)
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    train_subset: int | None = None
+
+    def __post_init__(self) -> None:
+        get_platform(self.platform)  # raises with the list of known platforms
+        for name in ("epochs", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"training.{name} = {getattr(self, name)} must be >= 1.")
+        if self.lr <= 0:
+            raise ValueError(f"training.lr = {self.lr} must be > 0.")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> TrainSpec:
+        return cls(**dict(values))
+
+    def key(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+def resolve_torch_device(name: str = "cpu") -> torch.device:
+    """``auto`` picks CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("config device: cuda, but no CUDA device is available; use auto or cpu.")
+    return torch.device(name)
+
+
+def build_model(spec: TrainSpec) -> PNN:
+    torch.manual_seed(spec.seed)
+    return get_platform(spec.platform).build_model(spec.platform_config)
+
+
+def _epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+
+
+@torch.inference_mode()
+def _twin_accuracy(model: PNN, x: torch.Tensor, y: torch.Tensor, batch: int = 2500) -> float:
+    model.eval()
+    correct = sum(int((model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum())
+                  for i in range(0, len(x), batch))
+    return correct / len(x)
+
+
+def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int | None = None,
+          torch_device: str = "cpu", progress: bool = True) -> dict[str, Any]:
+    """Train one model; write ``out`` (state dict + metadata) atomically; return the metadata."""
+    if threads:
+        torch.set_num_threads(int(threads))
+    dev = resolve_torch_device(torch_device)
+    out = Path(out)
+    splits: Splits = load_splits(data_cache, spec.train_subset)
+    model = build_model(spec).to(dev)
+    method = build_method(spec.method, spec.method_config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
+    history: list[dict[str, float]] = []
+    start_epoch, wall_before = 0, 0.0
+
+    partial = out.with_name(out.name + ".partial")
+    if partial.is_file():
+        state = torch.load(partial, weights_only=False)
+        if state.get("spec_key") == spec.key():
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            history, start_epoch, wall_before = state["history"], state["epoch"], state["wall"]
+
+    train_x, train_y = splits.train_x.to(dev), splits.train_y.to(dev)
+    val_x, val_y = splits.val_x.to(dev), splits.val_y.to(dev)
+    t0 = time.perf_counter()
+    for epoch in range(start_epoch, spec.epochs):
+        model.train()
+        epoch_start = time.perf_counter()
+        order = _epoch_order(len(train_x), spec.seed, epoch).to(dev)
+        total_loss, correct = 0.0, 0
+        batches = range(0, len(order), spec.batch_size)
+        bar = tqdm(batches, desc=f"{spec.platform}/{spec.method}/seed{spec.seed} epoch {epoch + 1}",
+                   disable=not progress, leave=False, mininterval=2.0)
+        for i in bar:
+            idx = order[i:i + spec.batch_size]
+            x, y = train_x[idx], train_y[idx]
+            result = method.step(model, x, y, optimizer, F.cross_entropy)
+            total_loss += result.loss * len(idx)
+            correct += int((result.outputs.argmax(1) == y).sum())
+        seconds = time.perf_counter() - epoch_start
+        history.append({
+            "epoch": epoch + 1,
+            "train_loss": total_loss / len(order),
+            "train_accuracy": correct / len(order),
+            "val_accuracy_twin": _twin_accuracy(model, val_x, val_y),
+            "seconds": seconds,
+        })
+        if progress:
+            h = history[-1]
+            print(f"[{spec.platform}/{spec.method}/seed{spec.seed}] epoch {epoch + 1}/{spec.epochs}"
+                  f" loss {h['train_loss']:.4f} train {h['train_accuracy']:.4f}"
+                  f" val(twin) {h['val_accuracy_twin']:.4f} ({seconds:.1f} s)", flush=True)
+        with atomic_path(partial) as tmp:
+            torch.save({"spec_key": spec.key(), "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(), "history": history,
+                        "epoch": epoch + 1, "wall": wall_before + time.perf_counter() - t0}, tmp)
+
+    meta = {
+        "spec": asdict(spec),
+        "platform": spec.platform,
+        "method": spec.method,
+        "seed": spec.seed,
+        "device_seed": int(spec.platform_config.get("device", {}).get("seed", 0)),
+        "epochs": spec.epochs,
+        "history": history,
+        "wall_time_s": wall_before + time.perf_counter() - t0,
+        "device_queries": method.device_queries_per_sample * spec.epochs * len(train_x),
+        "dataset": splits.dataset,
+        "n_train": len(train_x),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "pnnsat": __version__,
+        "python": pyplatform.python_version(),
+    }
+    with atomic_path(out) as tmp:
+        torch.save({"state_dict": model.state_dict(), "meta": meta}, tmp)
+    partial.unlink(missing_ok=True)
+    return meta
+
+
+def load_model(path: str | Path, map_location: str = "cpu") -> tuple[PNN, dict[str, Any]]:
+    """Rebuild a trained model from a file written by :func:`train`."""
+    path = Path(path)
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=False)
+        spec = TrainSpec.from_mapping(payload["meta"]["spec"])
+    except FileNotFoundError:
+        raise
+    except Exception as err:
+        raise RuntimeError(f"{path} is not a readable pnnsat model ({err}); delete it and rerun "
+                           "the training rule.") from err
+    model = get_platform(spec.platform).build_model(spec.platform_config)
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    return model, payload["meta"]
