@@ -1,0 +1,164 @@
+# The reproducible pipeline: data -> train -> evaluate -> figure notebooks -> figures.
+#   snakemake -j4                                  full run (config/config.yaml)
+#   snakemake -j2 --workflow-profile profiles/quick quick run (config/quick.yaml on top)
+# Every rule calls the library in src/pnnsat; notebooks only read the tables and plot.
+import json
+import sys
+from pathlib import Path
+
+import yaml
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/schema.yaml")
+
+PY = sys.executable  # the interpreter running snakemake (the project's environment)
+R = config["results_dir"]
+FIG = config["figures_dir"]
+DATA = "results/data/{dataset}-split{split_seed}-val{validation_size}.pt".format(
+    dataset=config["dataset"], **config["data"]
+)
+PKG = "src/pnnsat"
+# Library modules each stage depends on: an edit re-runs exactly the stages that use it.
+CODE = {
+    "data": [f"{PKG}/data.py", f"{PKG}/paths.py"],
+    "train": [f"{PKG}/training.py", f"{PKG}/data.py"]
+    + sorted(str(p) for p in Path(PKG, "methods").glob("*.py"))
+    + sorted(str(p) for p in Path(PKG, "platforms").glob("*.py")),
+    "evaluate": [f"{PKG}/evaluation.py", f"{PKG}/training.py"]
+    + sorted(str(p) for p in Path(PKG, "platforms").glob("*.py")),
+    "figure": [f"{PKG}/plotting.py", f"{PKG}/paths.py"],
+}
+# Which tidy tables each figure notebook reads (a table, not a branch per figure).
+FIGURE_TABLES = {"fig4_thermal_drift": ["thermal_drift"]}
+# Which per-model evaluation produces each table, and the config key of its sweep.
+EVALUATIONS = {"thermal_drift": {"command": "drift --delta-T", "sweep": "thermal_drift_K"}}
+
+RUNS = [(p, m, s) for p in config["platforms"] for m in config["methods"] for s in config["seeds"]]
+
+
+def train_spec(w):
+    block = config["platforms"][w.platform]
+    spec = {
+        "platform": w.platform,
+        "method": w.method,
+        "seed": int(w.seed),
+        "platform_config": block,
+        "method_config": block.get(w.method, {}),  # e.g. platforms.mrr.sat
+        "train_subset": config["data"].get("train_subset"),
+        **config["training"],
+    }
+    return json.dumps(spec, sort_keys=True)
+
+
+def figure_params(w):
+    return yaml.safe_dump(
+        {
+            "results_dir": R,
+            "figures_dir": FIG,
+            "platforms": list(config["platforms"]),
+            "methods": list(config["methods"]),
+        },
+        default_flow_style=True,
+        width=10_000,
+    ).strip()
+
+
+wildcard_constraints:
+    platform="|".join(config["platforms"]),
+    method="[a-z_]+",
+    seed=r"\d+",
+    table="|".join(EVALUATIONS),
+    fig="|".join(FIGURE_TABLES),
+
+
+rule all:
+    input:
+        expand(f"{FIG}/{{fig}}.{{ext}}", fig=config["figures"], ext=["pdf", "png"]),
+
+
+rule data:
+    input:
+        CODE["data"],
+    output:
+        DATA,
+    log:
+        "results/logs/data.log",
+    shell:
+        "{PY} -m pnnsat data --dataset {config[dataset]} --out {output}"
+        " --validation-size {config[data][validation_size]}"
+        " --split-seed {config[data][split_seed]} > {log} 2>&1"
+
+
+rule train:
+    input:
+        data=DATA,
+        code=CODE["train"],
+    output:
+        f"{R}/models/{{platform}}/{{method}}/seed{{seed}}.pt",
+    log:
+        f"{R}/logs/train/{{platform}}/{{method}}/seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/train/{{platform}}/{{method}}/seed{{seed}}.tsv"
+    params:
+        spec=train_spec,
+    threads: config["threads"]
+    shell:
+        "{PY} -m pnnsat train --spec {params.spec:q} --data {input.data} --out {output}"
+        " --threads {threads} --torch-device {config[device]} > {log} 2>&1"
+
+
+rule evaluate:
+    input:
+        model=rules.train.output,
+        data=DATA,
+        code=CODE["evaluate"],
+    output:
+        f"{R}/eval/{{table}}/{{platform}}/{{method}}/seed{{seed}}.csv",
+    log:
+        f"{R}/logs/eval/{{table}}/{{platform}}/{{method}}/seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/eval/{{table}}/{{platform}}/{{method}}/seed{{seed}}.tsv"
+    params:
+        command=lambda w: EVALUATIONS[w.table]["command"],
+        sweep=lambda w: " ".join(
+            str(v) for v in config["platforms"][w.platform][EVALUATIONS[w.table]["sweep"]]
+        ),
+    threads: config["threads"]
+    shell:
+        "{PY} -m pnnsat {params.command} {params.sweep} --model {input.model}"
+        " --data {input.data} --out {output} --threads {threads} > {log} 2>&1"
+
+
+rule gather:
+    input:
+        lambda w: [f"{R}/eval/{w.table}/{p}/{m}/seed{s}.csv" for p, m, s in RUNS],
+    output:
+        f"{R}/tables/{{table}}.csv",
+    log:
+        f"{R}/logs/gather/{{table}}.log",
+    shell:
+        "{PY} -m pnnsat gather --out {output} {input} > {log} 2>&1"
+
+
+rule figure:
+    input:
+        notebook="notebooks/{fig}.ipynb",
+        tables=lambda w: [f"{R}/tables/{t}.csv" for t in FIGURE_TABLES[w.fig]],
+        code=CODE["figure"],
+    output:
+        pdf=f"{FIG}/{{fig}}.pdf",
+        png=report(f"{FIG}/{{fig}}.png", category="Figures", caption="report/figure.rst"),
+    log:
+        notebook=f"{R}/notebooks/{{fig}}.ipynb",
+        log=f"{R}/logs/figure/{{fig}}.log",
+    params:
+        parameters=figure_params,
+    shell:
+        "{PY} -m papermill {input.notebook} {log.notebook} -k python3 --log-output"
+        " -y {params.parameters:q} > {log.log} 2>&1"
