@@ -244,6 +244,8 @@ def build_cache(name: str, out: str | Path, validation_size: int, split_seed: in
     payload = {
         "dataset": name,
         "split_seed": split_seed,
+        "train_index": train_idx.clone(),  # positions in the original 60 000 training images
+        "val_index": val_idx.clone(),
         "train_x": images[train_idx].clone(),
         "train_y": labels[train_idx].clone(),
         "val_x": images[val_idx].clone(),

@@ -51,7 +51,8 @@ class TrainSpec:
     train_subset: int | None = None
 
     def __post_init__(self) -> None:
-        get_platform(self.platform)  # raises with the list of known platforms
+        platform = get_platform(self.platform)  # raises with the list of known platforms
+        platform.fabrication(self.platform_config)  # a bad device block fails before training
         for name in ("epochs", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"training.{name} = {getattr(self, name)} must be >= 1.")
@@ -108,7 +109,7 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
 
     partial = out.with_name(out.name + ".partial")
     if partial.is_file():
-        state = torch.load(partial, weights_only=False)
+        state = torch.load(partial, weights_only=True)
         if state.get("spec_key") == spec.key():
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
@@ -162,7 +163,7 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
         "dataset": splits.dataset,
         "n_train": len(train_x),
         "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
         "pnnsat": __version__,
         "python": pyplatform.python_version(),
     }
@@ -176,7 +177,7 @@ def load_model(path: str | Path, map_location: str = "cpu") -> tuple[PNN, dict[s
     """Rebuild a trained model from a file written by :func:`train`."""
     path = Path(path)
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=False)
+        payload = torch.load(path, map_location=map_location, weights_only=True)
         spec = TrainSpec.from_mapping(payload["meta"]["spec"])
     except FileNotFoundError:
         raise

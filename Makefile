@@ -1,0 +1,49 @@
+# The two commands of the README:
+#   make figures   set up .venv and the data, then regenerate every figure (snakemake -j4, full config)
+#   make test      set up, run the quick DAG, then pytest (unit tests + nbval on the figure notebooks)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SNAKEMAKE := $(VENV)/bin/snakemake
+JOBS ?= 4
+
+.PHONY: setup data figures quick test lint bench nbval-refs clean-quick
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: envs/requirements.txt pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r envs/requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+# Fashion-MNIST comes from the Debian package (no internet needed); the data rule also looks in
+# data/fashion-mnist/. Installing the package needs root; otherwise this prints what to do.
+data:
+	@if [ -d /usr/share/datasets/fashion-mnist ] || [ -d data/fashion-mnist ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; \
+	else echo "Fashion-MNIST missing: run 'sudo apt-get install -y dataset-fashion-mnist' or copy" \
+	  "the four *-ubyte.gz files into data/fashion-mnist/"; exit 1; fi
+
+figures: setup data
+	$(SNAKEMAKE) -j$(JOBS)
+
+quick: setup data
+	$(SNAKEMAKE) -j2 --workflow-profile profiles/quick
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+
+test: quick lint
+	$(PY) -m pytest
+
+bench: setup data
+	$(PY) benchmarks/run.py
+
+# Refresh the nbval reference notebooks from the quick run (after changing a notebook on purpose).
+nbval-refs: quick
+	$(PY) tests/update_nbval_refs.py
+
+clean-quick:
+	rm -rf results/quick

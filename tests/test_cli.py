@@ -1,0 +1,41 @@
+"""What a user sees for bad input on the command line: one clear line, exit code 2, no file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "pnnsat", *args], capture_output=True, text=True,
+                          cwd=REPO)
+
+
+def test_unknown_method_gives_one_clear_line(synthetic_cache, tmp_path):
+    spec = {"platform": "mrr", "method": "magic", "seed": 0, "platform_config": {}}
+    out = tmp_path / "m.pt"
+    result = run("train", "--spec", json.dumps(spec), "--data", str(synthetic_cache),
+                 "--out", str(out))
+    assert result.returncode == 2
+    assert "Unknown method 'magic'" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_negative_sigma_gives_one_clear_line(synthetic_cache, tmp_path):
+    block = {"physics": {}, "device": {"seed": 0, "resonance_sigma_nm": -1}}
+    spec = {"platform": "mrr", "method": "bp", "seed": 0, "platform_config": block, "epochs": 1}
+    result = run("train", "--spec", json.dumps(spec), "--data", str(synthetic_cache),
+                 "--out", str(tmp_path / "m.pt"))
+    assert result.returncode == 2
+    assert "resonance_sigma_nm = -1 is negative" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "m.pt").exists()
+
+
+def test_missing_data_cache_names_the_fix(tmp_path):
+    spec = {"platform": "mrr", "method": "bp", "seed": 0, "platform_config": {}}
+    result = run("train", "--spec", json.dumps(spec), "--data", str(tmp_path / "none.pt"),
+                 "--out", str(tmp_path / "m.pt"))
+    assert result.returncode == 2 and "snakemake" in result.stderr

@@ -1,0 +1,62 @@
+"""The config schema rejects bad values before any work, naming the key."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+from conftest import REPO
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate as snakemake_validate
+
+from pnnsat.config import ConfigError, load_config, validate
+from pnnsat.methods import METHODS
+from pnnsat.platforms import PLATFORMS
+
+SCHEMA = yaml.safe_load((REPO / "config/schema.yaml").read_text())
+
+
+@pytest.fixture
+def config():
+    return load_config()
+
+
+def test_default_and_quick_configs_are_valid():
+    assert load_config()["name"] == "full"
+    quick = load_config("config/quick.yaml")
+    assert quick["name"] == "quick" and quick["results_dir"] != load_config()["results_dir"]
+
+
+def test_unknown_method_is_rejected(config):
+    config["methods"] = ["bp", "magic"]
+    with pytest.raises(ConfigError, match=r"methods\[1\].*'magic' is not one of"):
+        validate(config)
+
+
+def test_negative_sigma_is_rejected(config):
+    config["platforms"]["mrr"]["device"]["resonance_sigma_nm"] = -0.08
+    with pytest.raises(ConfigError, match=r"platforms\.mrr\.device\.resonance_sigma_nm"):
+        validate(config)
+
+
+def test_missing_key_and_unknown_platform_are_rejected(config):
+    bad = copy.deepcopy(config)
+    del bad["training"]["epochs"]
+    with pytest.raises(ConfigError, match="'epochs' is a required property"):
+        validate(bad)
+    bad = copy.deepcopy(config)
+    bad["platforms"]["photonic_brain"] = {}
+    with pytest.raises(ConfigError, match="photonic_brain"):
+        validate(bad)
+
+
+def test_snakemake_validation_uses_the_same_schema(config):
+    config["training"]["lr"] = -1
+    with pytest.raises(WorkflowError, match="lr"):
+        snakemake_validate(config, str(REPO / "config/schema.yaml"))
+
+
+def test_schema_lists_exactly_the_registered_methods_and_platforms():
+    assert set(SCHEMA["properties"]["methods"]["items"]["enum"]) == set(METHODS)
+    assert set(SCHEMA["properties"]["platforms"]["properties"]) == set(PLATFORMS)
