@@ -33,7 +33,7 @@ quick: setup data
 	$(SNAKEMAKE) -j2 --workflow-profile profiles/quick
 
 lint: setup
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks notebooks
 
 test: quick lint
 	$(PY) -m pytest

@@ -1,4 +1,4 @@
-"""IDX parsing, checksum verification, clear errors for missing/corrupt data, deterministic splits."""
+"""IDX parsing, checksums, clear errors for missing or corrupt data, deterministic splits."""
 
 from __future__ import annotations
 

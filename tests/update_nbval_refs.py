@@ -1,7 +1,8 @@
 """Copy the executed quick-run notebooks into tests/nbval/ as nbval references.
 
-The papermill-injected parameters cell is dropped (the notebook's own defaults are the quick values),
-so the reference's code cells equal the source notebook's, which tests/test_notebooks.py checks.
+The papermill-injected parameters cell is dropped (the notebook's own defaults are the quick
+values), so the reference's code cells equal the source notebook's (tests/test_notebooks.py
+checks that).
 Run via `make nbval-refs` after changing a notebook or the quick results on purpose.
 """
 

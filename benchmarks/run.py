@@ -1,0 +1,89 @@
+"""Benchmark suite: prints side-by-side timings measured in one run (never asserted in tests).
+
+    make bench          (or: python benchmarks/run.py [--threads N] [--steps K])
+
+Reports, per platform: seconds per optimisation step and per epoch (55 000 images, batch 128) for
+bp and sat, and their ratio (two gradient evaluations make 2.0 the floor to beat only by reusing
+work); evaluation throughput on the test split for the twin and a device; peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+from pnnsat.config import load_config
+from pnnsat.methods import build_method
+from pnnsat.platforms import PLATFORMS
+from pnnsat.training import TrainSpec, build_model
+
+
+def time_steps(platform: str, method: str, block: dict, steps: int, batch: int) -> float:
+    spec = TrainSpec(platform=platform, method=method, seed=0, platform_config=block,
+                     method_config=block.get(method, {}))
+    model = build_model(spec).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    step = build_method(method, spec.method_config)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(batch, 1, 28, 28, generator=g), torch.randint(0, 10, (batch,), generator=g)
+    for _ in range(3):  # warm-up
+        step.step(model, x, y, opt, F.cross_entropy)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step.step(model, x, y, opt, F.cross_entropy)
+    return (time.perf_counter() - start) / steps
+
+
+@torch.inference_mode()
+def time_eval(platform: str, block: dict, n: int = 10_000,
+              batch: int = 2500) -> tuple[float, float]:
+    spec = TrainSpec(platform=platform, method="bp", seed=0, platform_config=block)
+    model = build_model(spec).eval()
+    device = PLATFORMS[platform].sample_device(model, 1, block)
+    x = torch.randn(n, 1, 28, 28)
+    out = []
+    for dev in (None, device):
+        start = time.perf_counter()
+        for i in range(0, n, batch):
+            model(x[i:i + batch], device=dev)
+        out.append(time.perf_counter() - start)
+    return out[0], out[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    config = load_config()
+    batch = config["training"]["batch_size"]
+    steps_per_epoch = -(-(60_000 - config["data"]["validation_size"]) // batch)
+    print(f"torch {torch.__version__}, {args.threads} thread(s), batch {batch}, "
+          f"{steps_per_epoch} steps/epoch\n")
+    print(f"{'platform':<8} {'bp s/step':>10} {'sat s/step':>11} {'bp s/epoch':>11} "
+          f"{'sat s/epoch':>12} {'sat/bp':>7}")
+    for platform, block in config["platforms"].items():
+        samples = {"bp": [], "sat": []}
+        for _ in range(args.repeats):  # interleaved, so both see the same machine state
+            for method in samples:
+                samples[method].append(time_steps(platform, method, block, args.steps, batch))
+        bp, sat = (statistics.median(samples[m]) for m in ("bp", "sat"))
+        print(f"{platform:<8} {bp:>10.4f} {sat:>11.4f} {bp * steps_per_epoch:>11.2f} "
+              f"{sat * steps_per_epoch:>12.2f} {sat / bp:>7.2f}")
+    print(f"\n{'platform':<8} {'twin eval 10k (s)':>18} {'device eval 10k (s)':>20} {'ratio':>6}")
+    for platform, block in config["platforms"].items():
+        twin, dev = time_eval(platform, block)
+        print(f"{platform:<8} {twin:>18.3f} {dev:>20.3f} {dev / twin:>6.2f}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak resident memory of this process: {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
