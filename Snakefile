@@ -39,6 +39,8 @@ FIGURE_TABLES = {"fig4_thermal_drift": ["thermal_drift"]}
 # Which per-model evaluation produces each table, and the config key of its sweep.
 EVALUATIONS = {"thermal_drift": {"command": "drift --delta-T", "sweep": "thermal_drift_K"}}
 
+# Keys of a platform's config block that define the hardware a model is trained for.
+TRAINING_KEYS = ("physics", "device")
 RUNS = [(p, m, s) for p in config["platforms"] for m in config["methods"] for s in config["seeds"]]
 
 
@@ -48,7 +50,8 @@ def train_spec(w):
         "platform": w.platform,
         "method": w.method,
         "seed": int(w.seed),
-        "platform_config": block,
+        # only what defines the hardware: a change to an evaluation sweep must not retrain
+        "platform_config": {k: block[k] for k in TRAINING_KEYS if k in block},
         "method_config": block.get(w.method, {}),  # e.g. platforms.mrr.sat
         "train_subset": config["data"].get("train_subset"),
         **config["training"],
