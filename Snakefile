@@ -24,16 +24,26 @@ DATA = "results/data/{dataset}-split{split_seed}-val{validation_size}.pt".format
     dataset=config["dataset"], **config["data"]
 )
 PKG = "src/pnnsat"
-# Library modules each stage depends on: an edit re-runs exactly the stages that use it.
-CODE = {
-    "data": [f"{PKG}/data.py", f"{PKG}/paths.py"],
-    "train": [f"{PKG}/training.py", f"{PKG}/data.py"]
-    + sorted(str(p) for p in Path(PKG, "methods").glob("*.py"))
-    + sorted(str(p) for p in Path(PKG, "platforms").glob("*.py")),
-    "evaluate": [f"{PKG}/evaluation.py", f"{PKG}/training.py"]
-    + sorted(str(p) for p in Path(PKG, "platforms").glob("*.py")),
-    "figure": [f"{PKG}/plotting.py", f"{PKG}/paths.py"],
-}
+# Library modules each stage depends on: an edit re-runs exactly the stages (and platforms, and
+# methods) that use it. Registries (__init__.py) are left out so adding a platform or a method
+# does not retrain the others.
+COMMON = [f"{PKG}/paths.py", f"{PKG}/data.py", f"{PKG}/platforms/base.py"]
+
+
+def train_code(w):
+    return COMMON + [
+        f"{PKG}/training.py",
+        f"{PKG}/methods/base.py",
+        f"{PKG}/methods/{w.method}.py",
+        f"{PKG}/platforms/{w.platform}.py",
+    ]
+
+
+def evaluate_code(w):
+    return COMMON + [f"{PKG}/evaluation.py", f"{PKG}/training.py", f"{PKG}/platforms/{w.platform}.py"]
+
+
+FIGURE_CODE = [f"{PKG}/plotting.py", f"{PKG}/paths.py"]
 # Which tidy tables each figure notebook reads (a table, not a branch per figure).
 FIGURE_TABLES = {"fig4_thermal_drift": ["thermal_drift"]}
 # Which per-model evaluation produces each table, and the config key of its sweep.
@@ -87,7 +97,8 @@ rule all:
 
 rule data:
     input:
-        CODE["data"],
+        f"{PKG}/data.py",
+        f"{PKG}/paths.py",
     output:
         DATA,
     log:
@@ -101,7 +112,7 @@ rule data:
 rule train:
     input:
         data=DATA,
-        code=CODE["train"],
+        code=train_code,
     output:
         f"{R}/models/{{platform}}/{{method}}/seed{{seed}}.pt",
     log:
@@ -120,7 +131,7 @@ rule evaluate:
     input:
         model=rules.train.output,
         data=DATA,
-        code=CODE["evaluate"],
+        code=evaluate_code,
     output:
         f"{R}/eval/{{table}}/{{platform}}/{{method}}/seed{{seed}}.csv",
     log:
@@ -153,7 +164,7 @@ rule figure:
     input:
         notebook="notebooks/{fig}.ipynb",
         tables=lambda w: [f"{R}/tables/{t}.csv" for t in FIGURE_TABLES[w.fig]],
-        code=CODE["figure"],
+        code=FIGURE_CODE,
     output:
         pdf=f"{FIG}/{{fig}}.pdf",
         png=report(f"{FIG}/{{fig}}.png", category="Figures", caption="report/figure.rst"),
