@@ -55,6 +55,44 @@ def time_eval(platform: str, block: dict, n: int = 10_000,
     return out[0], out[1]
 
 
+def time_call(fn, repeats: int = 5) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` calls after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def mesh_vs_matmul(sizes: tuple[int, ...] = (16, 64, 256), batch: int = 512) -> None:
+    """Forward+backward of a Clements mesh vs a plain complex matmul of the same shape."""
+    from pnnsat.platforms.mzi import ClementsMesh, MZIPhysics
+
+    print(f"\nMZI mesh vs complex matmul, batch {batch}, forward+backward")
+    print(f"{'N':>5} {'mesh (ms)':>10} {'matmul (ms)':>12} {'ratio':>7} {'mesh growth':>12}")
+    previous = None
+    for n in sizes:
+        mesh = ClementsMesh(MZIPhysics(n_modes=n))
+        x = torch.randn(batch, n)
+        weight = torch.randn(n, n, dtype=torch.complex64, requires_grad=True)
+
+        def run_mesh(mesh=mesh, x=x):
+            mesh.zero_grad()
+            mesh(x).sum().backward()
+
+        def run_matmul(weight=weight, x=x):
+            out = x.to(torch.complex64) @ weight.T
+            (out.real**2 + out.imag**2).sum().backward()
+
+        t_mesh, t_mm = time_call(run_mesh), time_call(run_matmul)
+        growth = "" if previous is None else f"x{t_mesh / previous:.1f}"
+        print(f"{n:>5} {1e3 * t_mesh:>10.2f} {1e3 * t_mm:>12.2f} {t_mesh / t_mm:>7.1f} "
+              f"{growth:>12}")
+        previous = t_mesh
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--threads", type=int, default=1)
@@ -81,6 +119,8 @@ def main() -> None:
     for platform, block in config["platforms"].items():
         twin, dev = time_eval(platform, block)
         print(f"{platform:<8} {twin:>18.3f} {dev:>20.3f} {dev / twin:>6.2f}")
+    if "mzi" in config["platforms"]:
+        mesh_vs_matmul()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak resident memory of this process: {peak:.0f} MiB")
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from .base import PNN, Device, PhysicalLayer, Platform, sample_device
 from .mrr import PLATFORM as MRR
+from .mzi import PLATFORM as MZI
 
-PLATFORMS: dict[str, Platform] = {p.name: p for p in (MRR,)}
+PLATFORMS: dict[str, Platform] = {p.name: p for p in (MRR, MZI)}
 
 
 def get_platform(name: str) -> Platform:

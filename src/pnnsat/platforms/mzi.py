@@ -1,0 +1,283 @@
+"""Mach–Zehnder (MZI) mesh: integrated photonics, coherent (``PHYSICS.md`` §2).
+
+A Clements rectangular mesh of N modes: N columns of MZIs, even columns on mode pairs (0,1), (2,3),
+…, odd columns on (1,2), (3,4), …, N(N−1)/2 MZIs in all, followed by one phase shifter per output
+mode. Convention (stated once, used everywhere):
+
+    MZI(θ, φ) = B₂ · diag(e^{iθ}, 1) · B₁ · diag(e^{iφ}, 1),   B(ε) = [[t, i r], [i r, t]],
+    t = √((1+ε)/2), r = √((1−ε)/2)   (ε = 0: the ideal 50:50 coupler (1/√2)[[1, i], [i, 1]])
+
+θ (internal) sets the split ratio, φ (external) the relative phase; Θ = all θ, φ and the output
+phases (radians). B(ε) is unitary for every |ε| ≤ 1, so split-ratio errors keep the mesh lossless.
+
+Performance: the N×N transfer matrix is built once per forward, column by column, each column one
+batched 2×2 product over its MZIs (cost independent of the batch), then applied to the whole batch
+as one complex matmul.
+
+Network (the paper's): digital conv front-end (conv 6, conv 16, fc 400→120→N) → N real amplitudes
+(normalised to unit input power: the laser power is fixed) → mesh → |E|² at every output → the
+first 10 ports, as a fraction of the detected power, are the class scores (digital gain and bias).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import (
+    PNN,
+    LayerErrors,
+    PhysicalLayer,
+    Platform,
+    dataclass_from_config,
+    require_nonnegative,
+)
+
+TWO_PI = 2 * math.pi
+
+
+@dataclass(frozen=True)
+class MZIPhysics:
+    """Nominal mesh physics, known to the twin.
+
+    n_modes: N, number of waveguide modes (even, ≥ 2); 64 in the paper.
+    beta_rad_per_K: β̄, mean phase drift per kelvin of one phase shifter (rad/K). Basis: silicon's
+        dn/dT ≈ 1.8·10⁻⁴ /K on an arm-length imbalance ΔL gives dφ/dT = 2π·ΔL·(dn/dT)/λ; 0.1 rad/K
+        corresponds to ΔL ≈ 140 µm at λ = 1550 nm (a heater-section-length imbalance).
+    mode_radius_um: w, 1/e² intensity radius of the fibre and waveguide modes (µm); η = e^{−d²/w²}.
+    pitch_um: fibre-array pitch (µm); 127 µm is the standard V-groove pitch.
+    """
+
+    n_modes: int = 64
+    beta_rad_per_K: float = 0.1
+    mode_radius_um: float = 2.5
+    pitch_um: float = 127.0
+
+    def __post_init__(self) -> None:
+        if self.n_modes < 2 or self.n_modes % 2:
+            raise ValueError(f"MZIPhysics.n_modes = {self.n_modes}: must be even and >= 2.")
+        if self.mode_radius_um <= 0 or self.pitch_um <= 0:
+            raise ValueError("MZIPhysics: mode_radius_um and pitch_um must be > 0.")
+
+
+@dataclass(frozen=True)
+class MZIFabrication:
+    """Systematic errors of a fabricated mesh, unknown to the twin.
+
+    splitter_sigma: σ_bs, standard deviation of every coupler's split-ratio error ε (dimensionless;
+        amplitudes √((1±ε)/2)); clipped to |ε| ≤ 1. The paper's device: 0.15.
+    phase_sigma_rad: σ_ph, standard deviation of every phase shifter's static phase error (rad).
+    beta_spread: relative spread of the per-shifter drift coefficients, β_k = β̄(1 + N(0, spread)).
+    crosstalk_kappa: heater crosstalk (dimensionless): a shifter's phase gains κ times the heater
+        drive (its phase mod 2π) of its neighbours in the same column. 0 in the paper's device.
+    """
+
+    splitter_sigma: float = 0.15
+    phase_sigma_rad: float = 0.15
+    beta_spread: float = 0.1
+    crosstalk_kappa: float = 0.0
+
+    def __post_init__(self) -> None:
+        require_nonnegative(self, "splitter_sigma", "phase_sigma_rad", "beta_spread",
+                            "crosstalk_kappa")
+
+
+@dataclass(frozen=True)
+class MZIPerturbation:
+    """Post-deployment changes of a mesh; applied at forward time, never written into Θ.
+
+    delta_T_K: chip temperature change (K); shifter k drifts by β_k·ΔT (β̄·ΔT on the twin).
+    input_offset_um / output_offset_um: lateral offset d of the input / output fibre array (µm).
+    input_angle_deg / output_angle_deg: in-plane rotation α of the array about its centre (°);
+        port i is then offset by d_i = d + (i − (N−1)/2)·pitch·sin α, power coupling e^{−d_i²/w²}.
+    """
+
+    delta_T_K: float = 0.0
+    input_offset_um: float = 0.0
+    input_angle_deg: float = 0.0
+    output_offset_um: float = 0.0
+    output_angle_deg: float = 0.0
+
+
+def coupling_efficiency(offset_um: float, angle_deg: float, physics: MZIPhysics) -> torch.Tensor:
+    """Power coupling η_i = exp(−d_i²/w²) of each of the N ports of a misaligned fibre array."""
+    index = torch.arange(physics.n_modes, dtype=torch.float64) - (physics.n_modes - 1) / 2
+    d = offset_um + index * physics.pitch_um * math.sin(math.radians(angle_deg))
+    return torch.exp(-(d**2) / physics.mode_radius_um**2)
+
+
+def complex_dtype(real: torch.Tensor) -> torch.dtype:
+    """complex128 for float64 controls (exact checks), complex64 otherwise (the default)."""
+    return torch.complex128 if real.dtype == torch.float64 else torch.complex64
+
+
+def coupler(eps: torch.Tensor) -> torch.Tensor:
+    """2×2 coupler matrices B(ε) = [[t, i r], [i r, t]] for a batch of split errors ε: (K, 2, 2)."""
+    t = torch.sqrt((1 + eps) / 2).to(complex_dtype(eps))
+    r = 1j * torch.sqrt((1 - eps) / 2).to(complex_dtype(eps))
+    return torch.stack([torch.stack([t, r], -1), torch.stack([r, t], -1)], -2)
+
+
+def mzi_matrices(theta: torch.Tensor, phi: torch.Tensor, eps1: torch.Tensor | None = None,
+                 eps2: torch.Tensor | None = None) -> torch.Tensor:
+    """MZI(θ, φ) = B₂ · diag(e^{iθ}, 1) · B₁ · diag(e^{iφ}, 1) for K MZIs: (K, 2, 2) complex."""
+    zeros = torch.zeros_like(theta)
+    b1 = coupler(zeros if eps1 is None else eps1)
+    b2 = coupler(zeros if eps2 is None else eps2)
+    one = torch.ones_like(theta, dtype=complex_dtype(theta))
+
+    def phase_screen(angle: torch.Tensor) -> torch.Tensor:
+        return torch.stack([torch.polar(torch.ones_like(angle), angle), one], -1)  # diagonal
+
+    # B · diag(d) scales the columns of B by d.
+    inner = b1 * phase_screen(phi)[:, None, :]
+    outer = b2 * phase_screen(theta)[:, None, :]
+    return outer @ inner
+
+
+def column_layout(n_modes: int) -> list[tuple[int, int]]:
+    """(first mode, number of MZIs) of each of the N columns of a Clements mesh."""
+    return [(c % 2, n_modes // 2 - (c % 2)) for c in range(n_modes)]
+
+
+class ClementsMesh(PhysicalLayer):
+    """N-mode Clements mesh. Θ = ``theta`` of shape (2, M + N): row 0 the θ and row 1 the φ of the
+    M = N(N−1)/2 MZIs (column by column), then the N output phases in row 0 (row 1 unused there).
+
+    ``forward(amplitudes)`` returns the detected output intensities |E|² (N per sample) after the
+    output fibre array; :meth:`transfer_matrix` gives U itself (E_out = U E_in).
+    """
+
+    def __init__(self, physics: MZIPhysics) -> None:
+        super().__init__()
+        self.physics = physics
+        n = physics.n_modes
+        self.n_mzi = n * (n - 1) // 2
+        self.layout = column_layout(n)
+        self.theta = nn.Parameter(TWO_PI * torch.rand(2, self.n_mzi + n))
+
+    # --- phases actually applied on a device under a perturbation -------------------------------
+    def applied_phases(self, errors: LayerErrors | None = None,
+                       perturbation: MZIPerturbation | None = None) -> torch.Tensor:
+        phases = self.theta
+        if errors is not None:
+            phases = phases + errors["phase_error_rad"]
+            kappa = errors["crosstalk_kappa"]
+            if float(kappa) != 0.0:
+                phases = phases + kappa * self._neighbour_drive(self.theta.remainder(TWO_PI))
+        if perturbation is not None and perturbation.delta_T_K != 0.0:
+            beta = (self.physics.beta_rad_per_K if errors is None
+                    else errors["beta_rad_per_K"])
+            phases = phases + beta * perturbation.delta_T_K
+        return phases
+
+    def _neighbour_drive(self, drive: torch.Tensor) -> torch.Tensor:
+        """Sum of the heater drives of each shifter's neighbours in its own column."""
+        out, start = [], 0
+        for _, count in self.layout:
+            block = drive[:, start:start + count]
+            padded = F.pad(block, (1, 1))
+            out.append(padded[:, :-2] + padded[:, 2:])
+            start += count
+        out.append(torch.zeros_like(drive[:, start:]))  # output phases: one per mode, no crosstalk
+        return torch.cat(out, dim=1)
+
+    def transfer_matrix(self, errors: LayerErrors | None = None,
+                        perturbation: MZIPerturbation | None = None) -> torch.Tensor:
+        """U (N×N complex64): built column by column, each column one batched 2×2 product."""
+        n = self.physics.n_modes
+        phases = self.applied_phases(errors, perturbation)
+        theta, phi = phases[0, : self.n_mzi], phases[1, : self.n_mzi]
+        eps = None if errors is None else errors["splitter_error"].to(phases.dtype)
+        # All M 2×2 matrices at once (one vectorised call), then one product per column.
+        mzis = mzi_matrices(theta, phi, None if eps is None else eps[0],
+                            None if eps is None else eps[1])
+        u = torch.eye(n, dtype=complex_dtype(phases), device=phases.device)
+        start = 0
+        for first, count in self.layout:
+            rows = u[first:first + 2 * count].reshape(count, 2, n)
+            mixed = (mzis[start:start + count] @ rows).reshape(2 * count, n)
+            u = torch.cat([u[:first], mixed, u[first + 2 * count:]], dim=0)
+            start += count
+        out_phase = torch.polar(torch.ones_like(phases[0, self.n_mzi:]), phases[0, self.n_mzi:])
+        return out_phase[:, None] * u
+
+    def forward(self, x: torch.Tensor, errors: LayerErrors | None = None,
+                perturbation: MZIPerturbation | None = None) -> torch.Tensor:
+        """Real input amplitudes (B, N) → detected output powers |E|² (B, N)."""
+        field = x.to(complex_dtype(self.theta))
+        eta_out = None
+        if perturbation is not None:
+            eta_in = coupling_efficiency(perturbation.input_offset_um, perturbation.input_angle_deg,
+                                         self.physics).to(x.device)
+            field = field * torch.sqrt(eta_in).to(field.real.dtype)
+            eta_out = coupling_efficiency(perturbation.output_offset_um,
+                                          perturbation.output_angle_deg, self.physics).to(x.device)
+        out = field @ self.transfer_matrix(errors, perturbation).transpose(0, 1)
+        power = out.real**2 + out.imag**2
+        return power if eta_out is None else power * eta_out.to(power.dtype)
+
+    def sample_errors(self, generator: torch.Generator,
+                      fabrication: MZIFabrication) -> dict[str, torch.Tensor]:
+        shape = tuple(self.theta.shape)
+        eps = fabrication.splitter_sigma * torch.randn(2, self.n_mzi, generator=generator)
+        phase = fabrication.phase_sigma_rad * torch.randn(*shape, generator=generator)
+        beta = self.physics.beta_rad_per_K * (
+            1 + fabrication.beta_spread * torch.randn(*shape, generator=generator))
+        dev = self.theta.device
+        return {"splitter_error": eps.clamp(-1.0, 1.0).to(dev), "phase_error_rad": phase.to(dev),
+                "beta_rad_per_K": beta.to(dev),
+                "crosstalk_kappa": torch.tensor(fabrication.crosstalk_kappa)}
+
+
+class ConvMZI(PNN):
+    """Digital conv front-end → N amplitudes (unit power) → Clements mesh → first 10 port powers."""
+
+    def __init__(self, physics: MZIPhysics, n_classes: int = 10) -> None:
+        super().__init__()
+        if n_classes > physics.n_modes:
+            raise ValueError(f"{n_classes} classes need at least as many modes; N = "
+                             f"{physics.n_modes}.")
+        self.n_classes = n_classes
+        self.frontend = nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, physics.n_modes),
+        )
+        self.mesh = ClementsMesh(physics)
+        # Port powers are fractions of the detected power (~1/N each): start with gain N.
+        self.gain = nn.Parameter(torch.tensor(float(physics.n_modes)))
+        self.bias = nn.Parameter(torch.zeros(n_classes))
+
+    def forward(self, x: torch.Tensor, device: Any | None = None,
+                perturbation: MZIPerturbation | None = None) -> torch.Tensor:
+        amplitudes = F.normalize(self.frontend(x), dim=1)  # fixed laser power: unit norm
+        errors = None if device is None else device.for_layer("mesh")
+        power = self.mesh(amplitudes, errors, perturbation)
+        scores = power[:, : self.n_classes] / power.sum(1, keepdim=True).clamp_min(1e-12)
+        return self.gain * scores + self.bias
+
+
+def _physics(block: Mapping[str, Any]) -> MZIPhysics:
+    return dataclass_from_config(MZIPhysics, block.get("physics"), "platforms.mzi.physics")
+
+
+def _fabrication(block: Mapping[str, Any]) -> MZIFabrication:
+    values = {k: v for k, v in dict(block.get("device") or {}).items() if k != "seed"}
+    return dataclass_from_config(MZIFabrication, values, "platforms.mzi.device")
+
+
+PLATFORM = Platform(
+    name="mzi",
+    description="Clements MZI mesh (conv front-end, 64-mode coherent mesh, |E|² readout)",
+    build_model=lambda block: ConvMZI(_physics(block)),
+    fabrication=_fabrication,
+    perturbation=MZIPerturbation,
+    drift_field="delta_T_K",
+)

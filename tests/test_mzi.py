@@ -1,0 +1,178 @@
+"""Physics of the Clements MZI mesh: unitarity, expressivity, device errors, drift, misalignment."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from pnnsat.platforms import get_platform
+from pnnsat.platforms.mzi import (
+    ClementsMesh,
+    ConvMZI,
+    MZIFabrication,
+    MZIPerturbation,
+    MZIPhysics,
+    coupling_efficiency,
+    mzi_matrices,
+)
+
+MZI = get_platform("mzi")
+DEVICE_A = {"device": {"seed": 5, "splitter_sigma": 0.15, "phase_sigma_rad": 0.15}}
+
+
+def mesh(n: int, seed: int = 0, double: bool = False) -> ClementsMesh:
+    torch.manual_seed(seed)
+    m = ClementsMesh(MZIPhysics(n_modes=n))
+    return m.double() if double else m
+
+
+def errors(m: ClementsMesh, seed: int = 1, **fab) -> dict:
+    return m.sample_errors(torch.Generator().manual_seed(seed), MZIFabrication(**fab))
+
+
+def unitarity_error(u: torch.Tensor) -> float:
+    u = u.detach()
+    return float((u @ u.conj().T - torch.eye(len(u), dtype=u.dtype)).abs().max())
+
+
+def haar_unitary(n: int, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    z = torch.complex(torch.randn(n, n, generator=g, dtype=torch.float64),
+                      torch.randn(n, n, generator=g, dtype=torch.float64))
+    q, r = torch.linalg.qr(z)
+    d = torch.diagonal(r)
+    return q * (d / d.abs())[None, :]
+
+
+def test_ideal_mzi_matches_the_stated_convention():
+    theta, phi = torch.tensor([0.7]), torch.tensor([-1.3])
+    b = torch.tensor([[1, 1j], [1j, 1]], dtype=torch.complex64) / math.sqrt(2)
+
+    def diag(a):
+        return torch.diag(torch.tensor([complex(math.cos(a), math.sin(a)), 1],
+                                       dtype=torch.complex64))
+
+    expected = b @ diag(0.7) @ b @ diag(-1.3)
+    assert torch.allclose(mzi_matrices(theta, phi)[0], expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("n", [2, 4, 64])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_zero_error_mesh_is_unitary(n, seed):
+    assert unitarity_error(mesh(n, seed).transfer_matrix()) < 1e-5  # complex64
+    assert unitarity_error(mesh(n, seed, double=True).transfer_matrix()) < 1e-12
+
+
+def test_mesh_has_clements_size():
+    m = mesh(64)
+    assert m.n_mzi == 64 * 63 // 2 and len(m.layout) == 64
+    assert sum(count for _, count in m.layout) == m.n_mzi
+
+
+def test_any_unitary_can_be_reached_by_gradient_descent():
+    """Fit the mesh to a Haar-random 4×4 unitary: the Clements mesh plus output phases is
+    universal, so the fit reaches machine precision (restarts guard against a poor start)."""
+    target = haar_unitary(4, seed=0)
+    best = math.inf
+    for restart in range(4):
+        m = mesh(4, seed=restart, double=True)
+        opt = torch.optim.Adam(m.parameters(), lr=0.05)
+        for _ in range(1500):
+            opt.zero_grad()
+            loss = (m.transfer_matrix() - target).abs().pow(2).sum()
+            loss.backward()
+            opt.step()
+        best = min(best, float(loss))
+        if best < 1e-10:
+            break
+    assert best < 1e-10
+
+
+def test_zero_error_device_equals_twin_and_errors_change_output():
+    torch.manual_seed(0)
+    model = ConvMZI(MZIPhysics(n_modes=16)).eval()
+    x = torch.randn(8, 1, 28, 28)
+    zero = MZI.sample_device(model, 3, {"device": {"seed": 3, "splitter_sigma": 0.0,
+                                                   "phase_sigma_rad": 0.0}})
+    assert torch.equal(model(x, device=zero), model(x))
+    real = MZI.sample_device(model, 3, DEVICE_A)
+    assert not torch.allclose(model(x, device=real), model(x), atol=1e-4)
+
+
+def test_same_device_seed_gives_the_same_device():
+    model = ConvMZI(MZIPhysics(n_modes=16))
+    a, b, c = (MZI.sample_device(model, s, DEVICE_A).errors["mesh"] for s in (4, 4, 5))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["splitter_error"], c["splitter_error"])
+
+
+def test_split_errors_keep_power_but_change_the_matrix():
+    m = mesh(16)
+    x = torch.randn(32, 16)
+    err = errors(m, splitter_sigma=0.3, phase_sigma_rad=0.3)
+    assert unitarity_error(m.transfer_matrix(err)) < 1e-5
+    out = m(x, err)
+    assert torch.allclose(out.sum(1), (x**2).sum(1), rtol=1e-5)  # lossless: power conserved
+    assert not torch.allclose(m.transfer_matrix(err), m.transfer_matrix(), atol=1e-3)
+
+
+def test_misalignment_only_attenuates():
+    m = mesh(16)
+    x = torch.randn(32, 16)
+    nominal = m(x, None, MZIPerturbation())
+    assert torch.allclose(nominal.sum(1), (x**2).sum(1), rtol=1e-5)
+    for pert in (MZIPerturbation(input_offset_um=1.0), MZIPerturbation(output_angle_deg=0.01),
+                 MZIPerturbation(input_offset_um=0.5, input_angle_deg=0.005,
+                                 output_offset_um=0.7)):
+        shifted = m(x, None, pert)
+        assert (shifted.sum(1) < nominal.sum(1)).all()
+        assert (shifted <= nominal / coupling_efficiency(0.0, 0.0, m.physics).min() + 1e-6).all()
+
+
+def test_coupling_efficiency_geometry():
+    phys = MZIPhysics(n_modes=4)
+    assert torch.allclose(coupling_efficiency(0.0, 0.0, phys), torch.ones(4, dtype=torch.float64))
+    eta = coupling_efficiency(2.5, 0.0, phys)  # offset by one mode radius: e^-1 on every port
+    assert torch.allclose(eta, torch.full((4,), math.exp(-1), dtype=torch.float64))
+    tilted = coupling_efficiency(0.0, 0.001, phys)  # rotation about the centre: symmetric
+    assert torch.allclose(tilted, tilted.flip(0)) and tilted[0] < tilted[1]
+
+
+def test_drift_adds_beta_times_delta_T_to_every_shifter():
+    m = mesh(8)
+    err = errors(m)
+    base = m.applied_phases(err, MZIPerturbation())
+    drifted = m.applied_phases(err, MZIPerturbation(delta_T_K=1.5))
+    assert torch.allclose(drifted - base, 1.5 * err["beta_rad_per_K"], atol=1e-6)
+    twin_shift = m.applied_phases(None, MZIPerturbation(delta_T_K=2.0)) - m.theta
+    assert torch.allclose(twin_shift, torch.full_like(twin_shift, 0.2), atol=1e-6)  # β̄ = 0.1
+    assert abs(float(err["beta_rad_per_K"].std() / 0.1) - 0.1) < 0.03  # 10 % spread
+
+
+def test_heater_crosstalk_reaches_neighbours_in_the_same_column_only():
+    m = mesh(8)
+    with torch.no_grad():
+        m.theta.zero_()
+        m.theta[0, 1] = 1.0  # second MZI of column 0 (column 0 has 4 MZIs)
+    err = errors(m, splitter_sigma=0.0, phase_sigma_rad=0.0, crosstalk_kappa=0.1)
+    shift = m.applied_phases(err) - m.theta
+    expected = torch.zeros_like(shift)
+    expected[0, 0] = expected[0, 2] = 0.1
+    assert torch.allclose(shift, expected, atol=1e-7)
+
+
+def test_perturbations_never_write_into_controls():
+    model = ConvMZI(MZIPhysics(n_modes=16))
+    before = model.mesh.theta.detach().clone()
+    model(torch.randn(2, 1, 28, 28), device=MZI.sample_device(model, 1, DEVICE_A),
+          perturbation=MZIPerturbation(delta_T_K=1.0, input_offset_um=1.0))
+    assert torch.equal(model.mesh.theta, before)
+
+
+def test_bad_physics_is_rejected():
+    with pytest.raises(ValueError, match="even"):
+        MZIPhysics(n_modes=7)
+    with pytest.raises(ValueError, match="splitter_sigma"):
+        MZIFabrication(splitter_sigma=-0.1)
