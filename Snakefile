@@ -3,6 +3,7 @@
 #   snakemake -j2 --workflow-profile profiles/quick quick run (config/quick.yaml on top)
 # Every rule calls the library in src/pnnsat; notebooks only read the tables and plot.
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -46,8 +47,21 @@ def evaluate_code(w):
 FIGURE_CODE = [f"{PKG}/plotting.py", f"{PKG}/paths.py"]
 # Which tidy tables each figure notebook reads (a table, not a branch per figure).
 FIGURE_TABLES = {"fig4_thermal_drift": ["thermal_drift"]}
-# Which per-model evaluation produces each table, and the config key of its sweep.
-EVALUATIONS = {"thermal_drift": {"command": "drift --delta-T", "sweep": "thermal_drift_K"}}
+# Per-model evaluations: table -> (config key of the platform block it sweeps, CLI arguments).
+EVALUATIONS = {
+    "thermal_drift": (
+        "thermal_drift_K",
+        lambda sweep: "drift --delta-T " + " ".join(str(v) for v in sweep),
+    ),
+    "alignment": ("alignment", lambda sweep: "alignment --sweeps " + shlex.quote(json.dumps(sweep))),
+}
+
+
+def runs_for(table):
+    """(platform, method, seed) of every model a table covers: platforms that define its sweep."""
+    key = EVALUATIONS[table][0]
+    return [(p, m, s) for p, m, s in RUNS if key in config["platforms"][p]]
+
 
 # Keys of a platform's config block that define the hardware a model is trained for.
 TRAINING_KEYS = ("physics", "device")
@@ -65,6 +79,7 @@ def train_spec(w):
         "method_config": block.get(w.method, {}),  # e.g. platforms.mrr.sat
         "train_subset": config["data"].get("train_subset"),
         **config["training"],
+        **block.get("training", {}),  # per-platform overrides (e.g. a larger lr for phase masks)
     }
     return json.dumps(spec, sort_keys=True)
 
@@ -93,6 +108,7 @@ wildcard_constraints:
 rule all:
     input:
         expand(f"{FIG}/{{fig}}.{{ext}}", fig=config["figures"], ext=["pdf", "png"]),
+        [f"{R}/tables/{t}.csv" for t in EVALUATIONS if runs_for(t)],
 
 
 rule data:
@@ -139,19 +155,18 @@ rule evaluate:
     benchmark:
         f"{R}/benchmarks/eval/{{table}}/{{platform}}/{{method}}/seed{{seed}}.tsv"
     params:
-        command=lambda w: EVALUATIONS[w.table]["command"],
-        sweep=lambda w: " ".join(
-            str(v) for v in config["platforms"][w.platform][EVALUATIONS[w.table]["sweep"]]
+        args=lambda w: EVALUATIONS[w.table][1](
+            config["platforms"][w.platform][EVALUATIONS[w.table][0]]
         ),
     threads: config["threads"]
     shell:
-        "{PY} -m pnnsat {params.command} {params.sweep} --model {input.model}"
+        "{PY} -m pnnsat {params.args} --model {input.model}"
         " --data {input.data} --out {output} --threads {threads} > {log} 2>&1"
 
 
 rule gather:
     input:
-        lambda w: [f"{R}/eval/{w.table}/{p}/{m}/seed{s}.csv" for p, m, s in RUNS],
+        lambda w: [f"{R}/eval/{w.table}/{p}/{m}/seed{s}.csv" for p, m, s in runs_for(w.table)],
     output:
         f"{R}/tables/{{table}}.csv",
     log:

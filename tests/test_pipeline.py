@@ -63,3 +63,14 @@ def test_quick_thermal_drift_table_is_complete_and_sane():
     assert (nominal.accuracy > 0.2).all()  # every quick model is well above chance (0.1)
     for ext in ("pdf", "png"):
         assert (REPO / QUICK["figures_dir"] / f"fig4_thermal_drift.{ext}").stat().st_size > 1000
+
+
+def test_quick_alignment_table_covers_every_configured_sweep():
+    table = quick_table("alignment")
+    for platform, block in QUICK["platforms"].items():
+        sweeps = block.get("alignment", {})
+        rows = table[table.platform == platform]
+        n_points = sum(len(v) for v in sweeps.values())
+        assert len(rows) == n_points * len(QUICK["methods"]) * len(QUICK["seeds"]), platform
+        assert set(rows.axis) == set(sweeps)
+    assert (table.target == "device").all() and table.accuracy.between(0, 1).all()

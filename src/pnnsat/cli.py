@@ -15,7 +15,7 @@ import torch
 
 from .config import ConfigError
 from .data import DataError, build_cache, load_splits
-from .evaluation import concat_tables, thermal_drift_rows, write_table
+from .evaluation import alignment_rows, concat_tables, thermal_drift_rows, write_table
 from .training import TrainSpec, load_model, train
 
 
@@ -41,6 +41,19 @@ def _cmd_drift(args: argparse.Namespace) -> None:
     model, meta = load_model(args.model)
     splits = load_splits(args.data)
     rows = thermal_drift_rows(model, meta, splits, args.delta_T)
+    write_table(rows, args.out)
+    print(f"wrote {args.out} ({len(rows)} rows)")
+
+
+def _cmd_alignment(args: argparse.Namespace) -> None:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        sweeps = json.loads(args.sweeps)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"--sweeps is not valid JSON: {err}") from err
+    model, meta = load_model(args.model)
+    rows = alignment_rows(model, meta, load_splits(args.data), sweeps)
     write_table(rows, args.out)
     print(f"wrote {args.out} ({len(rows)} rows)")
 
@@ -77,6 +90,14 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--delta-T", type=float, nargs="+", required=True)
     e.add_argument("--threads", type=int, default=None)
     e.set_defaults(func=_cmd_drift)
+
+    a = sub.add_parser("alignment", help="misalignment sweeps of a trained model on device A")
+    a.add_argument("--sweeps", required=True, help='JSON, e.g. {"rotation_deg": [0, 1, 2]}')
+    a.add_argument("--model", required=True)
+    a.add_argument("--data", required=True)
+    a.add_argument("--out", required=True)
+    a.add_argument("--threads", type=int, default=None)
+    a.set_defaults(func=_cmd_alignment)
 
     g = sub.add_parser("gather", help="concatenate tidy tables")
     g.add_argument("--out", required=True)

@@ -38,22 +38,42 @@ def device_a(model: PNN, meta: dict[str, Any]) -> Device:
     return platform.sample_device(model, meta["device_seed"], spec["platform_config"])
 
 
+def _row(meta: dict[str, Any], target: str, device: Device | None, **values: Any) -> dict:
+    return {"platform": meta["platform"], "method": meta["method"], "seed": meta["seed"],
+            "target": target, "device_seed": meta["device_seed"] if device else -1, **values}
+
+
 def thermal_drift_rows(model: PNN, meta: dict[str, Any], splits: Splits,
                        delta_T_K: Sequence[float]) -> list[dict[str, Any]]:
     """Accuracy vs temperature change ΔT (K) on the twin and on device A, full test split."""
     platform = get_platform(meta["platform"])
     targets: dict[str, Device | None] = {"twin": None, "device": device_a(model, meta)}
+    return [
+        _row(meta, target, device, delta_T_K=float(dT),
+             accuracy=accuracy(model, splits.test_x, splits.test_y, device, platform.drift(dT)),
+             n_test=len(splits.test_y))
+        for target, device in targets.items() for dT in delta_T_K
+    ]
+
+
+def alignment_rows(model: PNN, meta: dict[str, Any], splits: Splits,
+                   sweeps: dict[str, Sequence[float]]) -> list[dict[str, Any]]:
+    """Accuracy on device A when one misalignment field of the platform's perturbation (the
+    ``axis``, e.g. ``rotation_deg``) takes each of its sweep values, all other fields nominal."""
+    platform = get_platform(meta["platform"])
+    device = device_a(model, meta)
     rows = []
-    for target, device in targets.items():
-        for dT in delta_T_K:
-            rows.append({
-                "platform": meta["platform"], "method": meta["method"], "seed": meta["seed"],
-                "target": target, "device_seed": meta["device_seed"] if device else -1,
-                "delta_T_K": float(dT),
-                "accuracy": accuracy(model, splits.test_x, splits.test_y, device,
-                                     platform.drift(dT)),
-                "n_test": len(splits.test_y),
-            })
+    for axis, values in sweeps.items():
+        for value in values:
+            try:
+                perturbation = platform.perturbation(**{axis: value})
+            except TypeError as err:
+                raise ValueError(f"alignment sweep: {axis!r} is not a field of "
+                                 f"{platform.perturbation.__name__}") from err
+            rows.append(_row(meta, "device", device, axis=axis, value=float(value),
+                             accuracy=accuracy(model, splits.test_x, splits.test_y, device,
+                                               perturbation),
+                             n_test=len(splits.test_y)))
     return rows
 
 
@@ -72,5 +92,6 @@ def concat_tables(paths: Iterable[str | Path], out: str | Path) -> Path:
     if not frames:
         raise ValueError("concat_tables: no input tables.")
     frame = pd.concat(frames, ignore_index=True)
-    keys = [c for c in ("platform", "method", "seed", "target", "delta_T_K") if c in frame]
+    keys = [c for c in ("platform", "method", "seed", "target", "delta_T_K", "axis", "value")
+            if c in frame]
     return write_table(frame.sort_values(keys, kind="stable").reset_index(drop=True), out)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from .base import PNN, Device, PhysicalLayer, Platform, sample_device
+from .d2nn import PLATFORM as D2NN
 from .mrr import PLATFORM as MRR
 from .mzi import PLATFORM as MZI
 
-PLATFORMS: dict[str, Platform] = {p.name: p for p in (MRR, MZI)}
+PLATFORMS: dict[str, Platform] = {p.name: p for p in (MRR, MZI, D2NN)}
 
 
 def get_platform(name: str) -> Platform:
