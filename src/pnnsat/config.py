@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from .paths import resolve
@@ -35,13 +34,15 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
-def _key_path(error: jsonschema.ValidationError) -> str:
+def _key_path(error: Any) -> str:
     parts = [f"[{p}]" if isinstance(p, int) else str(p) for p in error.absolute_path]
     return ".".join(parts).replace(".[", "[") or "<top level>"
 
 
 def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
     """Raise :class:`ConfigError` naming the first offending key; return the config otherwise."""
+    import jsonschema  # imported here: its format checkers take seconds to import
+
     schema = yaml.safe_load(resolve(SCHEMA).read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
