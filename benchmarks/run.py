@@ -93,6 +93,37 @@ def mesh_vs_matmul(sizes: tuple[int, ...] = (16, 64, 256), batch: int = 512) -> 
         previous = t_mesh
 
 
+def d2nn_vs_fft(grids: tuple[int, ...] = (64, 128, 256), batch: int = 128) -> None:
+    """Forward+backward of the diffractive stack vs the bare FFT pairs it needs (3 per pass)."""
+    from pnnsat.platforms.d2nn import D2NNPhysics, DiffractiveStack
+
+    print(f"\nD2NN optics vs its bare FFT pairs, batch {batch}, forward+backward")
+    print(f"{'grid':>5} {'optics (ms)':>12} {'3 FFT pairs (ms)':>17} {'ratio':>6} {'growth':>7}")
+    previous = None
+    for n in grids:
+        physics = D2NNPhysics(grid=n, image_px=min(40 * n // 64, n), detector_px=8 * n // 64)
+        optics = DiffractiveStack(physics)
+        amplitude = torch.rand(batch, n, n)
+        field = torch.randn(batch, n, n, dtype=torch.complex64, requires_grad=True)
+        h = optics.h(physics.distance_um, physics.wavelength_nm / 1000)
+
+        def run_optics(optics=optics, amplitude=amplitude):
+            optics.zero_grad()
+            optics(amplitude).sum().backward()
+
+        def run_fft(field=field, h=h):
+            out = field
+            for _ in range(3):
+                out = torch.fft.ifft2(torch.fft.fft2(out) * h)
+            (out.real**2 + out.imag**2).sum().backward()
+
+        t_optics, t_fft = time_call(run_optics, 3), time_call(run_fft, 3)
+        growth = "" if previous is None else f"x{t_optics / previous:.1f}"
+        print(f"{n:>5} {1e3 * t_optics:>12.1f} {1e3 * t_fft:>17.1f} {t_optics / t_fft:>6.2f} "
+              f"{growth:>7}")
+        previous = t_optics
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--threads", type=int, default=1)
@@ -121,6 +152,8 @@ def main() -> None:
         print(f"{platform:<8} {twin:>18.3f} {dev:>20.3f} {dev / twin:>6.2f}")
     if "mzi" in config["platforms"]:
         mesh_vs_matmul()
+    if "d2nn" in config["platforms"]:
+        d2nn_vs_fft()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak resident memory of this process: {peak:.0f} MiB")
 
