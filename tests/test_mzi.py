@@ -84,7 +84,7 @@ def test_any_unitary_can_be_reached_by_gradient_descent():
             loss = (m.transfer_matrix() - target).abs().pow(2).sum()
             loss.backward()
             opt.step()
-        best = min(best, float(loss))
+        best = min(best, float(loss.detach()))
         if best < 1e-10:
             break
     assert best < 1e-10

@@ -116,6 +116,28 @@ class Platform:
     perturbation: type  # the platform's perturbation dataclass
     drift_field: str  # name of the perturbation field holding ΔT (K)
 
+    @classmethod
+    def from_classes(cls, name: str, description: str, model: Callable[[Any], PNN],
+                     physics: type, fabrication: type, perturbation: type,
+                     drift_field: str = "delta_T_K") -> Platform:
+        """A registry row from a platform's model class and its three config dataclasses.
+
+        The config block's ``physics`` mapping builds ``physics``; its ``device`` mapping (less
+        ``seed``) builds ``fabrication``; unknown keys raise a ValueError naming the block.
+        """
+
+        def parse_physics(block: Mapping[str, Any]) -> Any:
+            return dataclass_from_config(physics, block.get("physics"), f"platforms.{name}.physics")
+
+        def parse_fabrication(block: Mapping[str, Any]) -> Any:
+            values = {k: v for k, v in dict(block.get("device") or {}).items() if k != "seed"}
+            return dataclass_from_config(fabrication, values, f"platforms.{name}.device")
+
+        return cls(name=name, description=description,
+                   build_model=lambda block: model(parse_physics(block)),
+                   fabrication=parse_fabrication, perturbation=perturbation,
+                   drift_field=drift_field)
+
     def sample_device(self, model: PNN, seed: int, block: Mapping[str, Any]) -> Device:
         return sample_device(model, self.name, seed, self.fabrication(block))
 

@@ -20,7 +20,6 @@ accuracy cost is measured by the benchmark suite (``--d2nn-grid``) and stated in
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +32,6 @@ from .base import (
     LayerErrors,
     PhysicalLayer,
     Platform,
-    dataclass_from_config,
     require_nonnegative,
 )
 
@@ -305,20 +303,7 @@ class D2NN(PNN):
         return self.gain * scores + self.bias
 
 
-def _physics(block: Mapping[str, Any]) -> D2NNPhysics:
-    return dataclass_from_config(D2NNPhysics, block.get("physics"), "platforms.d2nn.physics")
-
-
-def _fabrication(block: Mapping[str, Any]) -> D2NNFabrication:
-    values = {k: v for k, v in dict(block.get("device") or {}).items() if k != "seed"}
-    return dataclass_from_config(D2NNFabrication, values, "platforms.d2nn.device")
-
-
-PLATFORM = Platform(
-    name="d2nn",
-    description="Diffractive network (two phase masks, angular-spectrum propagation)",
-    build_model=lambda block: D2NN(_physics(block)),
-    fabrication=_fabrication,
-    perturbation=D2NNPerturbation,
-    drift_field="delta_T_K",
+PLATFORM = Platform.from_classes(
+    "d2nn", "Diffractive network (two phase masks, angular-spectrum propagation)",
+    model=D2NN, physics=D2NNPhysics, fabrication=D2NNFabrication, perturbation=D2NNPerturbation,
 )

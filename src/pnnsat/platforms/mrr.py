@@ -17,7 +17,6 @@ transimpedance amplifier and an electrical offset), as in balanced-detection wei
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +29,6 @@ from .base import (
     LayerErrors,
     PhysicalLayer,
     Platform,
-    dataclass_from_config,
     require_nonnegative,
 )
 
@@ -194,20 +192,7 @@ class LeNet5MRR(PNN):
         return self.bank2(h, errors("bank2"), perturbation)
 
 
-def _physics(block: Mapping[str, Any]) -> MRRPhysics:
-    return dataclass_from_config(MRRPhysics, block.get("physics"), "platforms.mrr.physics")
-
-
-def _fabrication(block: Mapping[str, Any]) -> MRRFabrication:
-    values = {k: v for k, v in dict(block.get("device") or {}).items() if k != "seed"}
-    return dataclass_from_config(MRRFabrication, values, "platforms.mrr.device")
-
-
-PLATFORM = Platform(
-    name="mrr",
-    description="Microring weight banks (LeNet-5, last two fc layers photonic)",
-    build_model=lambda block: LeNet5MRR(_physics(block)),
-    fabrication=_fabrication,
-    perturbation=MRRPerturbation,
-    drift_field="delta_T_K",
+PLATFORM = Platform.from_classes(
+    "mrr", "Microring weight banks (LeNet-5, last two fc layers photonic)",
+    model=LeNet5MRR, physics=MRRPhysics, fabrication=MRRFabrication, perturbation=MRRPerturbation,
 )

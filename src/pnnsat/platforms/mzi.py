@@ -22,7 +22,6 @@ first 10 ports, as a fraction of the detected power, are the class scores (digit
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +34,6 @@ from .base import (
     LayerErrors,
     PhysicalLayer,
     Platform,
-    dataclass_from_config,
     require_nonnegative,
 )
 
@@ -264,20 +262,7 @@ class ConvMZI(PNN):
         return self.gain * scores + self.bias
 
 
-def _physics(block: Mapping[str, Any]) -> MZIPhysics:
-    return dataclass_from_config(MZIPhysics, block.get("physics"), "platforms.mzi.physics")
-
-
-def _fabrication(block: Mapping[str, Any]) -> MZIFabrication:
-    values = {k: v for k, v in dict(block.get("device") or {}).items() if k != "seed"}
-    return dataclass_from_config(MZIFabrication, values, "platforms.mzi.device")
-
-
-PLATFORM = Platform(
-    name="mzi",
-    description="Clements MZI mesh (conv front-end, 64-mode coherent mesh, |E|² readout)",
-    build_model=lambda block: ConvMZI(_physics(block)),
-    fabrication=_fabrication,
-    perturbation=MZIPerturbation,
-    drift_field="delta_T_K",
+PLATFORM = Platform.from_classes(
+    "mzi", "Clements MZI mesh (conv front-end, 64-mode coherent mesh, |E|² readout)",
+    model=ConvMZI, physics=MZIPhysics, fabrication=MZIFabrication, perturbation=MZIPerturbation,
 )
