@@ -34,6 +34,7 @@ COMMON = [f"{PKG}/paths.py", f"{PKG}/data.py", f"{PKG}/platforms/base.py"]
 def train_code(w):
     return COMMON + [
         f"{PKG}/training.py",
+        f"{PKG}/evaluation.py",  # validation accuracy per epoch
         f"{PKG}/methods/base.py",
         f"{PKG}/methods/{w.method}.py",
         f"{PKG}/platforms/{w.platform}.py",

@@ -44,7 +44,7 @@ def test_training_is_deterministic(synthetic_cache, tmp_path):
 def test_interrupted_training_resumes_to_the_same_model(synthetic_cache, tmp_path, monkeypatch):
     train(spec(epochs=2), synthetic_cache, tmp_path / "full.pt", progress=False)
     calls = {"n": 0}
-    original = training._twin_accuracy
+    original = training.accuracy
 
     def crash_in_second_epoch(*args, **kwargs):
         calls["n"] += 1
@@ -52,12 +52,12 @@ def test_interrupted_training_resumes_to_the_same_model(synthetic_cache, tmp_pat
             raise KeyboardInterrupt
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(training, "_twin_accuracy", crash_in_second_epoch)
+    monkeypatch.setattr(training, "accuracy", crash_in_second_epoch)
     with pytest.raises(KeyboardInterrupt):
         train(spec(epochs=2), synthetic_cache, tmp_path / "resumed.pt", progress=False)
     assert not (tmp_path / "resumed.pt").exists()  # no half-written result
     assert (tmp_path / "resumed.pt.partial").exists()
-    monkeypatch.setattr(training, "_twin_accuracy", original)
+    monkeypatch.setattr(training, "accuracy", original)
     meta = train(spec(epochs=2), synthetic_cache, tmp_path / "resumed.pt", progress=False)
     assert len(meta["history"]) == 2
     a, b = torch.load(tmp_path / "full.pt"), torch.load(tmp_path / "resumed.pt")

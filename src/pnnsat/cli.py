@@ -35,27 +35,27 @@ def _cmd_train(args: argparse.Namespace) -> None:
     print(f"wrote {args.out} ({meta['wall_time_s']:.1f} s)")
 
 
-def _cmd_drift(args: argparse.Namespace) -> None:
+def _evaluate(args: argparse.Namespace, rows_for) -> None:
+    """Load a trained model and the data cache, compute a tidy table, write it atomically."""
     if args.threads:
         torch.set_num_threads(args.threads)
     model, meta = load_model(args.model)
-    splits = load_splits(args.data)
-    rows = thermal_drift_rows(model, meta, splits, args.delta_T)
+    rows = rows_for(model, meta, load_splits(args.data))
     write_table(rows, args.out)
     print(f"wrote {args.out} ({len(rows)} rows)")
 
 
+def _cmd_drift(args: argparse.Namespace) -> None:
+    _evaluate(args, lambda model, meta, splits: thermal_drift_rows(model, meta, splits,
+                                                                   args.delta_T))
+
+
 def _cmd_alignment(args: argparse.Namespace) -> None:
-    if args.threads:
-        torch.set_num_threads(args.threads)
     try:
         sweeps = json.loads(args.sweeps)
     except json.JSONDecodeError as err:
         raise ConfigError(f"--sweeps is not valid JSON: {err}") from err
-    model, meta = load_model(args.model)
-    rows = alignment_rows(model, meta, load_splits(args.data), sweeps)
-    write_table(rows, args.out)
-    print(f"wrote {args.out} ({len(rows)} rows)")
+    _evaluate(args, lambda model, meta, splits: alignment_rows(model, meta, splits, sweeps))
 
 
 def _cmd_gather(args: argparse.Namespace) -> None:

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .data import Splits, load_splits
+from .evaluation import accuracy
 from .methods import build_method
 from .paths import atomic_path
 from .platforms import PNN, get_platform
@@ -85,14 +86,6 @@ def _epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
 
 
-@torch.inference_mode()
-def _twin_accuracy(model: PNN, x: torch.Tensor, y: torch.Tensor, batch: int = 2500) -> float:
-    model.eval()
-    correct = sum(int((model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum())
-                  for i in range(0, len(x), batch))
-    return correct / len(x)
-
-
 def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int | None = None,
           torch_device: str = "cpu", progress: bool = True) -> dict[str, Any]:
     """Train one model; write ``out`` (state dict + metadata) atomically; return the metadata."""
@@ -116,7 +109,6 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
             history, start_epoch, wall_before = state["history"], state["epoch"], state["wall"]
 
     train_x, train_y = splits.train_x.to(dev), splits.train_y.to(dev)
-    val_x, val_y = splits.val_x.to(dev), splits.val_y.to(dev)
     t0 = time.perf_counter()
     for epoch in range(start_epoch, spec.epochs):
         model.train()
@@ -137,7 +129,7 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
             "epoch": epoch + 1,
             "train_loss": total_loss / len(order),
             "train_accuracy": correct / len(order),
-            "val_accuracy_twin": _twin_accuracy(model, val_x, val_y),
+            "val_accuracy_twin": accuracy(model, splits.val_x, splits.val_y),
             "seconds": seconds,
         })
         if progress:
