@@ -3,7 +3,6 @@
 #   snakemake -j2 --workflow-profile profiles/quick quick run (config/quick.yaml on top)
 # Every rule calls the library in src/pnnsat; notebooks only read the tables and plot.
 import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -18,6 +17,20 @@ configfile: "config/config.yaml"
 
 validate(config, "config/schema.yaml")
 
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from pnnsat.evaluation import TABLES as EVALUATION_TABLES  # noqa: E402
+from pnnsat.methods import build_method  # noqa: E402
+from pnnsat.platforms import get_platform  # noqa: E402
+
+# Every (platform, method) option block must build its method: a missing or bad block stops the
+# run here, before any job, naming the block.
+for _p in config["platforms"]:
+    for _m in config["methods"]:
+        try:
+            build_method(_m, config["platforms"][_p].get(_m, {})).validate_for(get_platform(_p))
+        except ValueError as err:
+            raise ValueError(f"config platforms.{_p}.{_m}: {err}") from None
+
 PY = sys.executable  # the interpreter running snakemake (the project's environment)
 R = config["results_dir"]
 FIG = config["figures_dir"]
@@ -31,12 +44,18 @@ PKG = "src/pnnsat"
 COMMON = [f"{PKG}/paths.py", f"{PKG}/data.py", f"{PKG}/platforms/base.py"]
 
 
+# Method modules each method's training uses beyond its own (a table, not a branch).
+METHOD_CODE = {"sat_pat": ["sat", "pat"], "dat": ["pat"]}
+IN_SITU_CODE = [f"{PKG}/hardware.py"]  # the device interface; listed for every method (base imports it)
+
+
 def train_code(w):
-    return COMMON + [
+    return COMMON + IN_SITU_CODE + [
         f"{PKG}/training.py",
         f"{PKG}/evaluation.py",  # validation accuracy per epoch
         f"{PKG}/methods/base.py",
         f"{PKG}/methods/{w.method}.py",
+        *[f"{PKG}/methods/{m}.py" for m in METHOD_CODE.get(w.method, [])],
         f"{PKG}/platforms/{w.platform}.py",
     ]
 
@@ -48,25 +67,16 @@ def evaluate_code(w):
 FIGURE_CODE = [f"{PKG}/plotting.py", f"{PKG}/paths.py"]
 # Which tidy tables each figure notebook reads (a table, not a branch per figure).
 FIGURE_TABLES = {"fig4_thermal_drift": ["thermal_drift"]}
-# Per-model evaluations: table -> (config key of the platform block it sweeps, CLI arguments).
-EVALUATIONS = {
-    "thermal_drift": (
-        "thermal_drift_K",
-        lambda sweep: "drift --delta-T " + " ".join(str(v) for v in sweep),
-    ),
-    "alignment": ("alignment", lambda sweep: "alignment --sweeps " + shlex.quote(json.dumps(sweep))),
-}
-
-
-def runs_for(table):
-    """(platform, method, seed) of every model a table covers: platforms that define its sweep."""
-    key = EVALUATIONS[table][0]
-    return [(p, m, s) for p, m, s in RUNS if key in config["platforms"][p]]
+# Per-model evaluation tables (pnnsat.evaluation.TABLES: training cost, thermal drift,
+# alignment), all written by one evaluate job per model; every platform block defines the sweeps.
+TABLES = list(EVALUATION_TABLES)
+SWEEP_KEYS = [key for key, _ in EVALUATION_TABLES.values() if key]
 
 
 # Keys of a platform's config block that define the hardware a model is trained for.
 TRAINING_KEYS = ("physics", "device")
 RUNS = [(p, m, s) for p in config["platforms"] for m in config["methods"] for s in config["seeds"]]
+
 
 
 def train_spec(w):
@@ -102,14 +112,14 @@ wildcard_constraints:
     platform="|".join(config["platforms"]),
     method="[a-z_]+",
     seed=r"\d+",
-    table="|".join(EVALUATIONS),
+    table="|".join(TABLES),
     fig="|".join(FIGURE_TABLES),
 
 
 rule all:
     input:
         expand(f"{FIG}/{{fig}}.{{ext}}", fig=config["figures"], ext=["pdf", "png"]),
-        [f"{R}/tables/{t}.csv" for t in EVALUATIONS if runs_for(t)],
+        [f"{R}/tables/{t}.csv" for t in TABLES],
 
 
 rule data:
@@ -150,24 +160,30 @@ rule evaluate:
         data=DATA,
         code=evaluate_code,
     output:
-        f"{R}/eval/{{table}}/{{platform}}/{{method}}/seed{{seed}}.csv",
+        [f"{R}/eval/{{platform}}/{{method}}/seed{{seed}}/{t}.csv" for t in TABLES],
     log:
-        f"{R}/logs/eval/{{table}}/{{platform}}/{{method}}/seed{{seed}}.log",
+        f"{R}/logs/eval/{{platform}}/{{method}}/seed{{seed}}.log",
     benchmark:
-        f"{R}/benchmarks/eval/{{table}}/{{platform}}/{{method}}/seed{{seed}}.tsv"
+        f"{R}/benchmarks/eval/{{platform}}/{{method}}/seed{{seed}}.tsv"
     params:
-        args=lambda w: EVALUATIONS[w.table][1](
-            config["platforms"][w.platform][EVALUATIONS[w.table][0]]
+        sweeps=lambda w: json.dumps(
+            {k: config["platforms"][w.platform][k] for k in SWEEP_KEYS}, sort_keys=True
+        ),
+        test_subset=(
+            f"--test-subset {config['data']['test_subset']}"
+            if config["data"].get("test_subset")
+            else ""
         ),
     threads: config["threads"]
     shell:
-        "{PY} -m pnnsat {params.args} --model {input.model}"
-        " --data {input.data} --out {output} --threads {threads} > {log} 2>&1"
+        "{PY} -m pnnsat evaluate --model {input.model} --data {input.data}"
+        " --sweeps {params.sweeps:q} --out {output} --threads {threads} {params.test_subset}"
+        " > {log} 2>&1"
 
 
 rule gather:
     input:
-        lambda w: [f"{R}/eval/{w.table}/{p}/{m}/seed{s}.csv" for p, m, s in runs_for(w.table)],
+        lambda w: [f"{R}/eval/{p}/{m}/seed{s}/{w.table}.csv" for p, m, s in RUNS],
     output:
         f"{R}/tables/{{table}}.csv",
     log:

@@ -14,9 +14,12 @@ BLOCK = {"physics": {}, "device": {"seed": 1, "resonance_sigma_nm": 0.08, "cross
          "sat": {"rho": 0.5, "adaptive": True}}
 
 
+METHOD_CONFIG = {"sat": BLOCK["sat"], "hat": {"alpha": 1e-3}, "sat_pat": {"rho": 0.1}}
+
+
 def spec(method="bp", epochs=2):
     return TrainSpec(platform="mrr", method=method, seed=3, platform_config=BLOCK,
-                     method_config=BLOCK["sat"] if method == "sat" else {}, epochs=epochs,
+                     method_config=METHOD_CONFIG.get(method, {}), epochs=epochs,
                      batch_size=64, lr=3e-3)
 
 
@@ -41,8 +44,10 @@ def test_training_is_deterministic(synthetic_cache, tmp_path):
         assert torch.equal(value, b["state_dict"][name]), name
 
 
-def test_interrupted_training_resumes_to_the_same_model(synthetic_cache, tmp_path, monkeypatch):
-    train(spec(epochs=2), synthetic_cache, tmp_path / "full.pt", progress=False)
+@pytest.mark.parametrize("method", ["bp", "nat", "dat"])  # stateless, random stream, SEPNs
+def test_interrupted_training_resumes_to_the_same_model(synthetic_cache, tmp_path, monkeypatch,
+                                                        method):
+    full = train(spec(method, epochs=2), synthetic_cache, tmp_path / "full.pt", progress=False)
     calls = {"n": 0}
     original = training.accuracy
 
@@ -54,12 +59,13 @@ def test_interrupted_training_resumes_to_the_same_model(synthetic_cache, tmp_pat
 
     monkeypatch.setattr(training, "accuracy", crash_in_second_epoch)
     with pytest.raises(KeyboardInterrupt):
-        train(spec(epochs=2), synthetic_cache, tmp_path / "resumed.pt", progress=False)
+        train(spec(method, epochs=2), synthetic_cache, tmp_path / "resumed.pt", progress=False)
     assert not (tmp_path / "resumed.pt").exists()  # no half-written result
     assert (tmp_path / "resumed.pt.partial").exists()
     monkeypatch.setattr(training, "accuracy", original)
-    meta = train(spec(epochs=2), synthetic_cache, tmp_path / "resumed.pt", progress=False)
+    meta = train(spec(method, epochs=2), synthetic_cache, tmp_path / "resumed.pt", progress=False)
     assert len(meta["history"]) == 2
+    assert meta["device_queries"] == full["device_queries"]
     a, b = torch.load(tmp_path / "full.pt"), torch.load(tmp_path / "resumed.pt")
     for name, value in a["state_dict"].items():
         assert torch.equal(value, b["state_dict"][name]), name

@@ -10,12 +10,13 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 
 from .config import ConfigError
 from .data import DataError, build_cache, load_splits
-from .evaluation import alignment_rows, concat_tables, thermal_drift_rows, write_table
+from .evaluation import concat_tables, evaluate_model, write_table
 from .training import TrainSpec, load_model, train
 
 
@@ -35,27 +36,21 @@ def _cmd_train(args: argparse.Namespace) -> None:
     print(f"wrote {args.out} ({meta['wall_time_s']:.1f} s)")
 
 
-def _evaluate(args: argparse.Namespace, rows_for) -> None:
-    """Load a trained model and the data cache, compute a tidy table, write it atomically."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    model, meta = load_model(args.model)
-    rows = rows_for(model, meta, load_splits(args.data))
-    write_table(rows, args.out)
-    print(f"wrote {args.out} ({len(rows)} rows)")
-
-
-def _cmd_drift(args: argparse.Namespace) -> None:
-    _evaluate(args, lambda model, meta, splits: thermal_drift_rows(model, meta, splits,
-                                                                   args.delta_T))
-
-
-def _cmd_alignment(args: argparse.Namespace) -> None:
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    """Every table of one model in one process (features of the test split computed once).
+    Each ``--out`` path names its table by its file name: ``.../thermal_drift.csv``."""
     try:
         sweeps = json.loads(args.sweeps)
     except json.JSONDecodeError as err:
         raise ConfigError(f"--sweeps is not valid JSON: {err}") from err
-    _evaluate(args, lambda model, meta, splits: alignment_rows(model, meta, splits, sweeps))
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model, meta = load_model(args.model)
+    splits = load_splits(args.data, test_subset=args.test_subset)
+    outs = {Path(out).stem: out for out in args.out}
+    for table, rows in evaluate_model(model, meta, splits, sweeps, list(outs)).items():
+        write_table(rows, outs[table])
+        print(f"wrote {outs[table]} ({len(rows)} rows)")
 
 
 def _cmd_gather(args: argparse.Namespace) -> None:
@@ -83,21 +78,17 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--torch-device", default="cpu")
     t.set_defaults(func=_cmd_train)
 
-    e = sub.add_parser("drift", help="thermal-drift sweep of a trained model (twin and device A)")
+    e = sub.add_parser("evaluate", help="evaluation tables of one trained model")
     e.add_argument("--model", required=True)
     e.add_argument("--data", required=True)
-    e.add_argument("--out", required=True)
-    e.add_argument("--delta-T", type=float, nargs="+", required=True)
+    e.add_argument("--sweeps", required=True,
+                   help='JSON: the platform block\'s sweeps, e.g. {"thermal_drift_K": [0, 1]}')
+    e.add_argument("--out", required=True, nargs="+",
+                   help="one CSV per table, named <table>.csv (training, thermal_drift, alignment)")
     e.add_argument("--threads", type=int, default=None)
-    e.set_defaults(func=_cmd_drift)
-
-    a = sub.add_parser("alignment", help="misalignment sweeps of a trained model on device A")
-    a.add_argument("--sweeps", required=True, help='JSON, e.g. {"rotation_deg": [0, 1, 2]}')
-    a.add_argument("--model", required=True)
-    a.add_argument("--data", required=True)
-    a.add_argument("--out", required=True)
-    a.add_argument("--threads", type=int, default=None)
-    a.set_defaults(func=_cmd_alignment)
+    e.add_argument("--test-subset", type=int, default=None,
+                   help="first n test images only (quick runs); default: the full test split")
+    e.set_defaults(func=_cmd_evaluate)
 
     g = sub.add_parser("gather", help="concatenate tidy tables")
     g.add_argument("--out", required=True)

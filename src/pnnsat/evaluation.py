@@ -4,7 +4,7 @@ perturbation, always on the full test split, written as tidy tables (one row per
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +17,34 @@ from .platforms import PNN, Device, get_platform
 
 
 @torch.inference_mode()
-def accuracy(model: PNN, x: torch.Tensor, y: torch.Tensor, device: Device | None = None,
-             perturbation: Any | None = None, batch_size: int = 2500) -> float:
-    """Fraction of ``x`` classified correctly by ``model`` on ``device`` (None: the twin) under
-    ``perturbation`` (None: nominal conditions)."""
+def features(model: PNN, x: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
+    """The model's digital front-end outputs for images ``x`` (eval mode), computed once so that
+    a sweep over devices and perturbations only reruns the physical part (``model.head``)."""
     model.eval()
     param = next(model.parameters())
+    return torch.cat([model.features(x[i:i + batch_size].to(param.device))
+                      for i in range(0, len(x), batch_size)])
+
+
+@torch.inference_mode()
+def head_accuracy(model: PNN, h: torch.Tensor, y: torch.Tensor, device: Device | None = None,
+                  perturbation: Any | None = None, batch_size: int = 250) -> float:
+    """Accuracy from precomputed :func:`features` ``h`` (see :func:`accuracy`). Batches of 250
+    are faster than larger ones on a CPU (the diffractive FFTs stay in cache)."""
+    model.eval()
     correct = 0
-    for i in range(0, len(x), batch_size):
-        xb = x[i:i + batch_size].to(param.device)
-        pred = model(xb, device=device, perturbation=perturbation).argmax(1)
+    for i in range(0, len(h), batch_size):
+        pred = model.head(h[i:i + batch_size], device=device, perturbation=perturbation).argmax(1)
         correct += int((pred.cpu() == y[i:i + batch_size]).sum())
-    return correct / len(x)
+    return correct / len(h)
+
+
+def accuracy(model: PNN, x: torch.Tensor, y: torch.Tensor, device: Device | None = None,
+             perturbation: Any | None = None, batch_size: int = 250) -> float:
+    """Fraction of ``x`` classified correctly by ``model`` on ``device`` (None: the twin) under
+    ``perturbation`` (None: nominal conditions)."""
+    return head_accuracy(model, features(model, x, batch_size), y, device, perturbation,
+                         batch_size)
 
 
 def device_a(model: PNN, meta: dict[str, Any]) -> Device:
@@ -44,24 +60,29 @@ def _row(meta: dict[str, Any], target: str, device: Device | None, **values: Any
 
 
 def thermal_drift_rows(model: PNN, meta: dict[str, Any], splits: Splits,
-                       delta_T_K: Sequence[float]) -> list[dict[str, Any]]:
-    """Accuracy vs temperature change ΔT (K) on the twin and on device A, full test split."""
+                       delta_T_K: Sequence[float],
+                       h: torch.Tensor | None = None) -> list[dict[str, Any]]:
+    """Accuracy vs temperature change ΔT (K) on the twin and on device A, full test split.
+    ``h``: the test split's :func:`features`, if already computed."""
     platform = get_platform(meta["platform"])
     targets: dict[str, Device | None] = {"twin": None, "device": device_a(model, meta)}
+    h = features(model, splits.test_x) if h is None else h
     return [
         _row(meta, target, device, delta_T_K=float(dT),
-             accuracy=accuracy(model, splits.test_x, splits.test_y, device, platform.drift(dT)),
+             accuracy=head_accuracy(model, h, splits.test_y, device, platform.drift(dT)),
              n_test=len(splits.test_y))
         for target, device in targets.items() for dT in delta_T_K
     ]
 
 
 def alignment_rows(model: PNN, meta: dict[str, Any], splits: Splits,
-                   sweeps: dict[str, Sequence[float]]) -> list[dict[str, Any]]:
+                   sweeps: dict[str, Sequence[float]],
+                   h: torch.Tensor | None = None) -> list[dict[str, Any]]:
     """Accuracy on device A when one misalignment field of the platform's perturbation (the
     ``axis``, e.g. ``rotation_deg``) takes each of its sweep values, all other fields nominal."""
     platform = get_platform(meta["platform"])
     device = device_a(model, meta)
+    h = features(model, splits.test_x) if h is None else h
     rows = []
     for axis, values in sweeps.items():
         for value in values:
@@ -71,10 +92,48 @@ def alignment_rows(model: PNN, meta: dict[str, Any], splits: Splits,
                 raise ValueError(f"alignment sweep: {axis!r} is not a field of "
                                  f"{platform.perturbation.__name__}") from err
             rows.append(_row(meta, "device", device, axis=axis, value=float(value),
-                             accuracy=accuracy(model, splits.test_x, splits.test_y, device,
-                                               perturbation),
+                             accuracy=head_accuracy(model, h, splits.test_y, device,
+                                                    perturbation),
                              n_test=len(splits.test_y)))
     return rows
+
+
+def training_rows(meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """What training one model cost, from its metadata: wall time (s), device queries (samples ×
+    physical layers measured on device A; 0 in silico), epochs, images, and the last epoch's
+    training loss and twin validation accuracy."""
+    last = meta["history"][-1] if meta["history"] else {}
+    return [{"platform": meta["platform"], "method": meta["method"], "seed": meta["seed"],
+             "device_seed": meta["device_seed"],
+             "family": "in situ" if meta.get("in_situ") else "in silico",
+             "epochs": meta["epochs"], "n_train": meta["n_train"],
+             "wall_time_s": meta["wall_time_s"], "device_queries": meta["device_queries"],
+             "threads": meta["threads"], "train_loss": last.get("train_loss"),
+             "val_accuracy_twin": last.get("val_accuracy_twin")}]
+
+
+#: table name -> (key of the platform's config block holding its sweep, or None; row builder
+#: (model, meta, splits, sweep, test features) -> rows). The Snakefile and CLI read this table.
+TABLES: dict[str, tuple[str | None, Callable[..., list[dict[str, Any]]]]] = {
+    "training": (None, lambda model, meta, splits, sweep, h: training_rows(meta)),
+    "thermal_drift": ("thermal_drift_K", thermal_drift_rows),
+    "alignment": ("alignment", alignment_rows),
+}
+
+
+def evaluate_model(model: PNN, meta: dict[str, Any], splits: Splits,
+                   sweeps: Mapping[str, Any], tables: Sequence[str]) -> dict[str, list[dict]]:
+    """Rows of every table in ``tables`` for one model; the test features are computed once.
+    ``sweeps`` is the platform's config block (or any mapping with the tables' sweep keys)."""
+    unknown = [t for t in tables if t not in TABLES]
+    if unknown:
+        raise ValueError(f"unknown table(s) {unknown}; known: {sorted(TABLES)}.")
+    missing = [TABLES[t][0] for t in tables if TABLES[t][0] and TABLES[t][0] not in sweeps]
+    if missing:
+        raise ValueError(f"sweeps lack {missing}; add them to the platform's config block.")
+    h = features(model, splits.test_x)
+    return {t: TABLES[t][1](model, meta, splits, sweeps.get(TABLES[t][0]) if TABLES[t][0] else
+                            None, h) for t in tables}
 
 
 def write_table(rows: Iterable[dict[str, Any]] | pd.DataFrame, out: str | Path) -> Path:

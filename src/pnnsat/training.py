@@ -24,7 +24,8 @@ from tqdm.auto import tqdm
 from . import __version__
 from .data import Splits, load_splits
 from .evaluation import accuracy
-from .methods import build_method
+from .hardware import SimulatedSystem
+from .methods import TrainingContext, build_method
 from .paths import atomic_path
 from .platforms import PNN, get_platform
 
@@ -82,6 +83,11 @@ def build_model(spec: TrainSpec) -> PNN:
     return get_platform(spec.platform).build_model(spec.platform_config)
 
 
+def device_seed(spec: TrainSpec) -> int:
+    """Seed of device A, the chip in situ methods train on and every method is evaluated on."""
+    return int(spec.platform_config.get("device", {}).get("seed", 0))
+
+
 def _epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
 
@@ -95,7 +101,15 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
     out = Path(out)
     splits: Splits = load_splits(data_cache, spec.train_subset)
     model = build_model(spec).to(dev)
+    platform = get_platform(spec.platform)
     method = build_method(spec.method, spec.method_config)
+    system = None
+    if method.in_situ:  # in situ methods train on device A, reached only through measurements
+        device_a = platform.sample_device(model, device_seed(spec), spec.platform_config)
+        system = SimulatedSystem(model, device_a)
+    method.bind(model, TrainingContext(platform=platform, platform_config=spec.platform_config,
+                                       seed=spec.seed, system=system,
+                                       input_shape=tuple(splits.train_x.shape[1:])))
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
     history: list[dict[str, float]] = []
     start_epoch, wall_before = 0, 0.0
@@ -106,6 +120,9 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
         if state.get("spec_key") == spec.key():
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
+            method.load_state_dict(state["method"])
+            if system is not None:
+                system.queries = state["device_queries"]
             history, start_epoch, wall_before = state["history"], state["epoch"], state["wall"]
 
     train_x, train_y = splits.train_x.to(dev), splits.train_y.to(dev)
@@ -131,6 +148,7 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
             "train_accuracy": correct / len(order),
             "val_accuracy_twin": accuracy(model, splits.val_x, splits.val_y),
             "seconds": seconds,
+            **method.epoch_metrics(),
         })
         if progress:
             h = history[-1]
@@ -140,6 +158,8 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
         with atomic_path(partial) as tmp:
             torch.save({"spec_key": spec.key(), "model": model.state_dict(),
                         "optimizer": optimizer.state_dict(), "history": history,
+                        "method": method.state_dict(),
+                        "device_queries": 0 if system is None else system.queries,
                         "epoch": epoch + 1, "wall": wall_before + time.perf_counter() - t0}, tmp)
 
     meta = {
@@ -147,11 +167,13 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
         "platform": spec.platform,
         "method": spec.method,
         "seed": spec.seed,
-        "device_seed": int(spec.platform_config.get("device", {}).get("seed", 0)),
+        "device_seed": device_seed(spec),
         "epochs": spec.epochs,
         "history": history,
         "wall_time_s": wall_before + time.perf_counter() - t0,
-        "device_queries": method.device_queries_per_sample * spec.epochs * len(train_x),
+        # forward measurements on device A, in samples × physical layers (0: in silico)
+        "device_queries": 0 if system is None else system.queries,
+        "in_situ": method.in_situ,
         "dataset": splits.dataset,
         "n_train": len(train_x),
         "threads": torch.get_num_threads(),

@@ -8,11 +8,15 @@ config and called once per batch.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
+
+from ..hardware import PhysicalSystem
+from ..platforms.base import Platform
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -25,16 +29,53 @@ class StepResult:
     outputs: torch.Tensor
 
 
+@dataclass
+class TrainingContext:
+    """What a method may need besides the batch: the platform (its fabrication model and
+    perturbation class), the platform's config block, the training seed and, for in situ
+    methods, the physical system trained on (device A, reached only through
+    :class:`~pnnsat.hardware.PhysicalSystem`)."""
+
+    platform: Platform
+    platform_config: Mapping[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    system: PhysicalSystem | None = None
+    input_shape: tuple[int, ...] = (1, 28, 28)  # one image, channels first
+
+
 class Method:
-    """Base class: ``step`` runs forward/backward and ``optimizer.step()`` on one batch."""
+    """Base class: ``step`` runs forward/backward and ``optimizer.step()`` on one batch.
+
+    ``in_situ`` methods need ``context.system``; the loop calls :meth:`bind` once before training.
+    A method with internal state (a random generator, auxiliary networks) returns it from
+    :meth:`state_dict` so that an interrupted run resumes exactly.
+    """
 
     name = "base"
-    #: forward passes on the physical device per sample (in situ methods); 0 for in silico ones.
-    device_queries_per_sample = 0
+    in_situ = False
+
+    def validate_for(self, platform: Platform) -> None:
+        """Raise ValueError if the options do not fit ``platform`` (checked before any job)."""
+
+    def bind(self, model: nn.Module, context: TrainingContext) -> None:
+        """Called once before the first step; default: check the options, nothing to prepare."""
+        self.validate_for(context.platform)
+        if self.in_situ and context.system is None:
+            raise ValueError(f"method {self.name!r} trains in situ and needs a physical system.")
 
     def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
              optimizer: torch.optim.Optimizer, loss_fn: LossFn) -> StepResult:
         raise NotImplementedError
+
+    def epoch_metrics(self) -> dict[str, float]:
+        """Method-specific numbers for the epoch's history entry (then reset); default none."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
 
 
 @contextlib.contextmanager

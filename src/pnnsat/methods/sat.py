@@ -11,14 +11,32 @@ One step on a batch (Foret et al. 2021, applied to Θ only):
 
 Two gradient evaluations per step. ``adaptive`` scales by |Θ|: meaningful for MRR detunings,
 meaningless for 2π-periodic phases, where it defaults off.
+
+**Perturbation-aware ascent** (the paper's second modification). ``perturbation_ascent`` maps
+fields of the platform's perturbation (e.g. ``rotation_deg``, ``delta_T_K``) to an ascent radius
+r_f in the field's units. In step 2 the fields also move uphill, as SAM does, on the ellipsoid
+with semi-axes r_f: δ_f = r_f² s_f / ‖(r_g s_g)_g‖ with slopes s_f = ∂L/∂p_f (one field:
+δ = r·sign(s)); step 3 evaluates the gradient at (Θ + ε, nominal + δ). ∂L/∂p_f comes from the
+first backward pass where the platform's forward is differentiable in p_f
+(``perturbation_gradient: exact``), or from a one-sided finite difference
+(L(nominal + r_f) − L(nominal)) / r_f, one extra forward per field (``finite_difference``, the
+only option for a black-box device); ``auto`` tries exact and falls back to finite differences
+for good if a field has no gradient.
 """
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import fields
+from typing import Any
+
 import torch
 from torch import nn
 
-from .base import LossFn, Method, StepResult, frozen_batchnorm_statistics
+from ..platforms.base import Platform
+from .base import LossFn, Method, StepResult, TrainingContext, frozen_batchnorm_statistics
+
+GRADIENT_MODES = ("auto", "exact", "finite_difference")
 
 
 def ascent_direction(controls: list[torch.Tensor], grads: list[torch.Tensor | None], rho: float,
@@ -37,32 +55,129 @@ def ascent_direction(controls: list[torch.Tensor], grads: list[torch.Tensor | No
     return [rho * s * t / norm for s, t in zip(scales, scaled, strict=True)]
 
 
+def perturbation_ascent(slopes: dict[str, float], radii: dict[str, float]) -> dict[str, float]:
+    """SAM's ascent in the perturbation coordinates, on the ellipsoid of radii r_f:
+    δ_f = r_f² s_f / ‖(r_g s_g)_g‖ for slopes s_f = ∂L/∂p_f. One field: δ = r·sign(s). Fields move
+    together along the steepest direction, never all to their full radius at once."""
+    norm = sum((radii[k] * slopes[k]) ** 2 for k in radii) ** 0.5
+    if norm == 0:
+        return {k: 0.0 for k in radii}
+    return {k: radii[k] ** 2 * slopes[k] / norm for k in radii}
+
+
 class SharpnessAware(Method):
+    """SAM on Θ (module docstring). rho: ascent radius in the controls' units (nm for MRR
+    detunings, rad for phases); adaptive / eta: ASAM scaling T = |Θ| + eta;
+    perturbation_ascent: {perturbation field: radius in the field's units};
+    perturbation_gradient: auto | exact | finite_difference."""
+
     name = "sat"
 
-    def __init__(self, rho: float, adaptive: bool = False, eta: float = 0.01) -> None:
+    def __init__(self, rho: float, adaptive: bool = False, eta: float = 0.01,
+                 perturbation_ascent: dict[str, float] | None = None,
+                 perturbation_gradient: str = "auto") -> None:
         if rho < 0:
-            raise ValueError(f"sat: rho = {rho} is negative; the ascent radius must be >= 0.")
+            raise ValueError(f"{self.name}: rho = {rho} is negative; the ascent radius must be "
+                             ">= 0.")
+        if perturbation_gradient not in GRADIENT_MODES:
+            raise ValueError(f"{self.name}: perturbation_gradient = {perturbation_gradient!r}; "
+                             f"choose one of {GRADIENT_MODES}.")
         self.rho, self.adaptive, self.eta = float(rho), bool(adaptive), float(eta)
+        self.radii = {k: float(v) for k, v in (perturbation_ascent or {}).items()}
+        for field_name, radius in self.radii.items():
+            if radius < 0:
+                raise ValueError(f"{self.name}: perturbation_ascent.{field_name} = {radius} is "
+                                 "negative; radii must be >= 0.")
+        self.gradient_mode = perturbation_gradient
+        self.perturbation_cls: type | None = None
+        #: how ∂L/∂p was obtained in the last step: "exact", "finite_difference" or None
+        self.used_gradient: str | None = None
+
+    def validate_for(self, platform: Platform) -> None:
+        known = {f.name for f in fields(platform.perturbation)}
+        unknown = sorted(set(self.radii) - known)
+        if unknown:
+            raise ValueError(f"{self.name}: perturbation_ascent names {unknown}, which are not "
+                             f"fields of {platform.perturbation.__name__}; allowed: "
+                             f"{sorted(known)}.")
+
+    def bind(self, model: nn.Module, context: TrainingContext) -> None:
+        super().bind(model, context)
+        if not self.radii:
+            return
+        self.perturbation_cls = context.platform.perturbation
+        defaults = {f.name: f.default for f in fields(self.perturbation_cls)}
+        self.nominal = {k: float(defaults[k]) for k in self.radii}
+
+    def forward_context(self) -> contextlib.AbstractContextManager:
+        """Where the forwards run: the twin for ``sat`` (``sat_pat`` measures the device)."""
+        return contextlib.nullcontext()
+
+    def _perturbation(self, values: dict[str, Any]) -> Any | None:
+        return None if self.perturbation_cls is None else self.perturbation_cls(**values)
+
+    def _first_pass(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                    loss_fn: LossFn) -> tuple[torch.Tensor, torch.Tensor, dict[str, float] | None]:
+        """Loss and outputs at (Θ, nominal); backward done. Returns ∂L/∂p if obtained exactly."""
+        exact = self.radii and self.gradient_mode != "finite_difference"
+        if not exact:
+            outputs = model(x, perturbation=self._perturbation(self.nominal)) if self.radii \
+                else model(x)
+            loss = loss_fn(outputs, y)
+            loss.backward()
+            return loss, outputs, None
+        probes = {k: torch.tensor(v, requires_grad=True) for k, v in self.nominal.items()}
+        outputs = model(x, perturbation=self._perturbation(probes))
+        loss = loss_fn(outputs, y)
+        loss.backward()
+        missing = [k for k, t in probes.items() if t.grad is None]
+        if missing:
+            if self.gradient_mode == "exact":
+                raise ValueError(f"{self.name}: perturbation_gradient is 'exact' but the "
+                                 f"platform's forward is not differentiable in {missing}; use "
+                                 "'finite_difference' or 'auto'.")
+            self.gradient_mode = "finite_difference"  # auto: fall back for the rest of training
+            return loss, outputs, None
+        return loss, outputs, {k: float(t.grad) for k, t in probes.items()}
+
+    @torch.no_grad()
+    def _finite_difference(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                           loss_fn: LossFn, loss0: float) -> dict[str, float]:
+        """One-sided slopes (L(nominal + r_f) − L(nominal)) / r_f, one forward per field."""
+        slopes = {}
+        with frozen_batchnorm_statistics(model):
+            for k, radius in self.radii.items():
+                shifted = dict(self.nominal, **{k: self.nominal[k] + radius})
+                loss = float(loss_fn(model(x, perturbation=self._perturbation(shifted)), y))
+                slopes[k] = (loss - loss0) / radius if radius > 0 else 0.0
+        return slopes
 
     def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
              optimizer: torch.optim.Optimizer, loss_fn: LossFn) -> StepResult:
         controls = list(model.control_parameters())
         optimizer.zero_grad(set_to_none=True)
-        outputs = model(x)
-        loss = loss_fn(outputs, y)
-        loss.backward()
-        with torch.no_grad():
-            saved = [p.detach().clone() for p in controls]
-            eps = ascent_direction(controls, [p.grad for p in controls], self.rho, self.adaptive,
-                                   self.eta)
-            for p, e in zip(controls, eps, strict=True):
-                p.add_(e)
-        optimizer.zero_grad(set_to_none=True)
-        with frozen_batchnorm_statistics(model):
-            loss_fn(model(x), y).backward()
-        with torch.no_grad():
-            for p, original in zip(controls, saved, strict=True):
-                p.copy_(original)
+        with self.forward_context():
+            loss, outputs, slopes = self._first_pass(model, x, y, loss_fn)
+            ascended = None
+            if self.radii:
+                self.used_gradient = "exact" if slopes is not None else "finite_difference"
+                if slopes is None:
+                    slopes = self._finite_difference(model, x, y, loss_fn, float(loss.detach()))
+                ascended = {k: self.nominal[k] + e for k, e in
+                            perturbation_ascent(slopes, self.radii).items()}
+            with torch.no_grad():
+                saved = [p.detach().clone() for p in controls]
+                eps = ascent_direction(controls, [p.grad for p in controls], self.rho,
+                                       self.adaptive, self.eta)
+                for p, e in zip(controls, eps, strict=True):
+                    p.add_(e)
+            optimizer.zero_grad(set_to_none=True)
+            with frozen_batchnorm_statistics(model):
+                second = model(x) if ascended is None else \
+                    model(x, perturbation=self._perturbation(ascended))
+                loss_fn(second, y).backward()
+            with torch.no_grad():
+                for p, original in zip(controls, saved, strict=True):
+                    p.copy_(original)
         optimizer.step()
         return StepResult(loss=float(loss.detach()), outputs=outputs.detach())

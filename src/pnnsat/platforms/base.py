@@ -52,13 +52,37 @@ class PhysicalLayer(nn.Module):
         """Draw this layer's device errors from ``fabrication`` (a platform dataclass)."""
         raise NotImplementedError
 
+    def control_sensitivity(self, x: torch.Tensor, generator: torch.Generator,
+                            step: float) -> torch.Tensor:
+        """Differentiable estimate of how strongly the twin's output at inputs ``x`` depends on
+        Θ: mean over outputs of ((f(Θ + h·v) − f(Θ)) / h)² for one random ±1 direction v and
+        step h (Θ's units), i.e. an unbiased-in-the-limit estimate of ‖∂f/∂Θ‖²_F per output.
+        Used by ``hat``; layers with a closed form override it."""
+        v = (torch.randint(0, 2, self.theta.shape, generator=generator) * 2 - 1).to(self.theta)
+        base = self.forward(x)
+        moved = torch.func.functional_call(self, {"theta": self.theta + step * v}, (x,))
+        return ((moved - base) / step).pow(2).mean()
+
 
 class PNN(nn.Module):
     """A network with digital layers and named physical layers.
 
-    Subclasses implement ``forward(x, device=None, perturbation=None)`` and pass
-    ``device.for_layer(name)`` and ``perturbation`` to each physical layer.
+    Subclasses implement ``features(x)`` — the part before the first physical layer, which no
+    device or perturbation changes — and ``head(h, device=None, perturbation=None)``, which passes
+    ``device.for_layer(name)`` and ``perturbation`` to each physical layer. ``forward`` is their
+    composition; evaluation sweeps compute ``features`` once per model and reuse them.
     """
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def head(self, h: torch.Tensor, device: Device | None = None,
+             perturbation: Any | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, device: Device | None = None,
+                perturbation: Any | None = None) -> torch.Tensor:
+        return self.head(self.features(x), device, perturbation)
 
     def physical_layers(self) -> dict[str, PhysicalLayer]:
         return {n: m for n, m in self.named_modules() if isinstance(m, PhysicalLayer)}
@@ -70,6 +94,12 @@ class PNN(nn.Module):
     def digital_parameters(self) -> list[nn.Parameter]:
         controls = {id(p) for p in self.control_parameters()}
         return [p for p in self.parameters() if id(p) not in controls]
+
+
+def is_active(value: float | torch.Tensor, nominal: float = 0.0) -> bool:
+    """Whether a perturbation field must be applied: off nominal, or a tensor (SAT's
+    perturbation-aware ascent differentiates through it at the nominal value)."""
+    return isinstance(value, torch.Tensor) or value != nominal
 
 
 def sample_device(model: PNN, platform: str, seed: int, fabrication: Any) -> Device:

@@ -32,6 +32,7 @@ from .base import (
     LayerErrors,
     PhysicalLayer,
     Platform,
+    is_active,
     require_nonnegative,
 )
 
@@ -118,7 +119,10 @@ class D2NNPerturbation:
             raise ValueError(f"D2NNPerturbation.scale = {self.scale} must be > 0.")
 
     def is_warp(self) -> bool:
-        return (self.rotation_deg, self.shift_x_px, self.shift_y_px, self.scale) != (0, 0, 0, 1)
+        """True if the masks must be resampled: a non-nominal warp field, or one that is a
+        tensor (SAT's perturbation-aware ascent differentiates through the warp at nominal)."""
+        return any(is_active(getattr(self, f), nominal) for f, nominal in
+                   (("rotation_deg", 0), ("shift_x_px", 0), ("shift_y_px", 0), ("scale", 1)))
 
 
 def transfer_function(n: int, pixel_um: float, wavelength_um: float, z_um: float,
@@ -139,17 +143,23 @@ def propagate(field: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     return torch.fft.ifft2(torch.fft.fft2(field) * h)
 
 
-def warp(image: torch.Tensor, rotation_deg: float = 0.0, shift_px: tuple[float, float] = (0, 0),
-         scale: float = 1.0) -> torch.Tensor:
+def warp(image: torch.Tensor, rotation_deg: float | torch.Tensor = 0.0,
+         shift_px: tuple[float | torch.Tensor, float | torch.Tensor] = (0, 0),
+         scale: float | torch.Tensor = 1.0) -> torch.Tensor:
     """Rotate (about the grid centre), magnify and shift real images (C, n, n) by bilinear
-    resampling; zero outside the original support. Differentiable w.r.t. ``image``."""
+    resampling; zero outside the original support. Differentiable w.r.t. ``image`` and, when
+    they are tensors, w.r.t. the rotation (°), shifts (pixels) and scale."""
     n = image.shape[-1]
-    a = math.radians(rotation_deg)
+
+    def scalar(v: float | torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(v).to(torch.float64)
+
+    a = scalar(rotation_deg) * (math.pi / 180)
+    c, s = torch.cos(a), torch.sin(a)
     # output point p samples input at R(−a)·(p − d)/s (normalised coordinates, align_corners=False)
-    rot = torch.tensor([[math.cos(a), math.sin(a)], [-math.sin(a), math.cos(a)]],
-                       dtype=image.dtype) / scale
-    d = torch.tensor([2 * shift_px[0] / n, 2 * shift_px[1] / n], dtype=image.dtype)
-    theta = torch.cat([rot, (-rot @ d)[:, None]], dim=1)[None].to(image.device)
+    rot = torch.stack([torch.stack([c, s]), torch.stack([-s, c])]) / scalar(scale)
+    d = torch.stack([2 * scalar(shift_px[0]) / n, 2 * scalar(shift_px[1]) / n])
+    theta = torch.cat([rot, (-rot @ d)[:, None]], dim=1)[None].to(image.dtype).to(image.device)
     grid = F.affine_grid(theta, [1, image.shape[0], n, n], align_corners=False)
     return F.grid_sample(image[None], grid, mode="bilinear", padding_mode="zeros",
                          align_corners=False)[0]
@@ -190,9 +200,12 @@ class DiffractiveStack(PhysicalLayer):
                              persistent=False)
 
     def h(self, z_um: float, wavelength_um: float) -> torch.Tensor:
-        """Cached transfer function for one gap z at one wavelength."""
+        """Cached transfer function for one gap z at one wavelength. The cache is bounded: NAT
+        draws new gap errors every step, so old entries are dropped."""
         key = (round(float(z_um), 9), round(float(wavelength_um), 12), str(self.theta.device))
         if key not in self._h_cache:
+            if len(self._h_cache) >= 64:
+                self._h_cache.clear()
             self._h_cache[key] = transfer_function(self.physics.grid, self.physics.pixel_um,
                                                    wavelength_um, z_um, self.theta.device)
         return self._h_cache[key]
@@ -209,7 +222,7 @@ class DiffractiveStack(PhysicalLayer):
                 drive = phases.remainder(2 * math.pi)[:, None]
                 phases = F.conv2d(drive, kernel[None, None], padding=1)[:, 0]
             phases = phases + errors["phase_error_rad"]
-        if perturbation is not None and perturbation.delta_T_K != 0.0:
+        if perturbation is not None and is_active(perturbation.delta_T_K):
             phys = self.physics
             lam0 = phys.wavelength_nm
             lam = lam0 + phys.wavelength_drift_nm_per_K * perturbation.delta_T_K
@@ -234,7 +247,7 @@ class DiffractiveStack(PhysicalLayer):
                 perturbation: D2NNPerturbation | None = None) -> torch.Tensor:
         phys = self.physics
         wavelength_um = phys.wavelength_nm / 1000
-        if perturbation is not None and perturbation.delta_T_K != 0.0:
+        if perturbation is not None and is_active(perturbation.delta_T_K):
             wavelength_um += phys.wavelength_drift_nm_per_K * perturbation.delta_T_K / 1000
         gaps = [phys.distance_um] * (self.n_masks + 1)
         if errors is not None:
@@ -284,6 +297,9 @@ class D2NN(PNN):
         self.gain = nn.Parameter(torch.tensor(10.0))  # scores are fractions (~0.1 each)
         self.bias = nn.Parameter(torch.zeros(n_classes))
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encode(x)
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Normalised images (B, 1, 28, 28) → non-negative amplitudes centred on the grid."""
         img = x[:, 0] - x[:, 0].amin(dim=(-2, -1), keepdim=True)  # background → 0
@@ -294,10 +310,10 @@ class D2NN(PNN):
         return F.pad(img, (before, p.grid - p.image_px - before, before,
                            p.grid - p.image_px - before))
 
-    def forward(self, x: torch.Tensor, device: Any | None = None,
-                perturbation: D2NNPerturbation | None = None) -> torch.Tensor:
+    def head(self, amplitude: torch.Tensor, device: Any | None = None,
+             perturbation: D2NNPerturbation | None = None) -> torch.Tensor:
         errors = None if device is None else device.for_layer("optics")
-        intensity = self.optics(self.encode(x), errors, perturbation)
+        intensity = self.optics(amplitude, errors, perturbation)
         energy = torch.einsum("bij,kij->bk", intensity, self.detectors)
         scores = energy / energy.sum(1, keepdim=True).clamp_min(1e-12)
         return self.gain * scores + self.bias

@@ -157,6 +157,14 @@ class MRRWeightBank(PhysicalLayer):
                 perturbation: MRRPerturbation | None = None) -> torch.Tensor:
         return self.gain * F.linear(x, self.weights(errors, perturbation)) + self.bias
 
+    def control_sensitivity(self, x: torch.Tensor, generator: torch.Generator,
+                            step: float) -> torch.Tensor:
+        """Exact mean of (∂W/∂Θ)² over the rings (nm⁻²) on the twin; W(Δ) = A − 2A/(1 + u²),
+        u = Δ/γ, so ∂W/∂Θ = 4A·u / (γ(1 + u²)²). Zero on resonance and far from it."""
+        p = self.physics
+        u = (self.theta - p.theta0_nm) / p.gamma_nm
+        return (4 * p.amplitude * u / (p.gamma_nm * (1 + u * u) ** 2)).pow(2).mean()
+
     def sample_errors(self, generator: torch.Generator,
                       fabrication: MRRFabrication) -> dict[str, torch.Tensor]:
         offsets = fabrication.resonance_sigma_nm * torch.randn(
@@ -182,12 +190,15 @@ class LeNet5MRR(PNN):
         self.bank1 = MRRWeightBank(120, 84, physics, layer_index=0)
         self.bank2 = MRRWeightBank(84, n_classes, physics, layer_index=1)
 
-    def forward(self, x: torch.Tensor, device: Any | None = None,
-                perturbation: MRRPerturbation | None = None) -> torch.Tensor:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The digital front-end: images → the 120 non-negative powers feeding bank 1."""
+        return self.frontend(x)
+
+    def head(self, h: torch.Tensor, device: Any | None = None,
+             perturbation: MRRPerturbation | None = None) -> torch.Tensor:
         def errors(name: str) -> LayerErrors | None:
             return None if device is None else device.for_layer(name)
 
-        h = self.frontend(x)
         h = F.relu(self.bank1(h, errors("bank1"), perturbation))
         return self.bank2(h, errors("bank2"), perturbation)
 

@@ -34,6 +34,7 @@ from .base import (
     LayerErrors,
     PhysicalLayer,
     Platform,
+    is_active,
     require_nonnegative,
 )
 
@@ -169,7 +170,7 @@ class ClementsMesh(PhysicalLayer):
             kappa = errors["crosstalk_kappa"]
             if float(kappa) != 0.0:
                 phases = phases + kappa * self._neighbour_drive(self.theta.remainder(TWO_PI))
-        if perturbation is not None and perturbation.delta_T_K != 0.0:
+        if perturbation is not None and is_active(perturbation.delta_T_K):
             beta = (self.physics.beta_rad_per_K if errors is None
                     else errors["beta_rad_per_K"])
             phases = phases + beta * perturbation.delta_T_K
@@ -253,9 +254,12 @@ class ConvMZI(PNN):
         self.gain = nn.Parameter(torch.tensor(float(physics.n_modes)))
         self.bias = nn.Parameter(torch.zeros(n_classes))
 
-    def forward(self, x: torch.Tensor, device: Any | None = None,
-                perturbation: MZIPerturbation | None = None) -> torch.Tensor:
-        amplitudes = F.normalize(self.frontend(x), dim=1)  # fixed laser power: unit norm
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The digital front-end: images → N real input amplitudes of unit total power."""
+        return F.normalize(self.frontend(x), dim=1)  # fixed laser power: unit norm
+
+    def head(self, amplitudes: torch.Tensor, device: Any | None = None,
+             perturbation: MZIPerturbation | None = None) -> torch.Tensor:
         errors = None if device is None else device.for_layer("mesh")
         power = self.mesh(amplitudes, errors, perturbation)
         scores = power[:, : self.n_classes] / power.sum(1, keepdim=True).clamp_min(1e-12)
