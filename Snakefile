@@ -52,7 +52,7 @@ IN_SITU_CODE = [f"{PKG}/hardware.py"]  # the device interface; listed for every 
 def train_code(w):
     return COMMON + IN_SITU_CODE + [
         f"{PKG}/training.py",
-        f"{PKG}/evaluation.py",  # validation accuracy per epoch
+        f"{PKG}/accuracy.py",  # validation accuracy per epoch
         f"{PKG}/methods/base.py",
         f"{PKG}/methods/{w.method}.py",
         *[f"{PKG}/methods/{m}.py" for m in METHOD_CODE.get(w.method, [])],
@@ -61,12 +61,20 @@ def train_code(w):
 
 
 def evaluate_code(w):
-    return COMMON + [f"{PKG}/evaluation.py", f"{PKG}/training.py", f"{PKG}/platforms/{w.platform}.py"]
+    return COMMON + [
+        f"{PKG}/accuracy.py",
+        f"{PKG}/evaluation.py",
+        f"{PKG}/training.py",
+        f"{PKG}/platforms/{w.platform}.py",
+    ]
 
 
-FIGURE_CODE = [f"{PKG}/plotting.py", f"{PKG}/paths.py"]
+FIGURE_CODE = [f"{PKG}/plotting.py", f"{PKG}/paths.py", f"{PKG}/reports.py"]
 # Which tidy tables each figure notebook reads (a table, not a branch per figure).
-FIGURE_TABLES = {"fig4_thermal_drift": ["thermal_drift"]}
+FIGURE_TABLES = {
+    "fig2_offline_vs_online": ["thermal_drift", "training"],
+    "fig4_thermal_drift": ["thermal_drift"],
+}
 # Per-model evaluation tables (pnnsat.evaluation.TABLES: training cost, thermal drift,
 # alignment), all written by one evaluate job per model; every platform block defines the sweeps.
 TABLES = list(EVALUATION_TABLES)
@@ -178,7 +186,7 @@ rule evaluate:
     shell:
         "{PY} -m pnnsat evaluate --model {input.model} --data {input.data}"
         " --sweeps {params.sweeps:q} --out {output} --threads {threads} {params.test_subset}"
-        " > {log} 2>&1"
+        " --torch-device {config[device]} > {log} 2>&1"
 
 
 rule gather:

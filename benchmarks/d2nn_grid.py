@@ -10,9 +10,9 @@ import time
 
 import torch
 
+from pnnsat.accuracy import accuracy
 from pnnsat.config import load_config
 from pnnsat.data import load_splits
-from pnnsat.evaluation import accuracy
 from pnnsat.training import TrainSpec, load_model, train
 
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import pnnsat.training as training
+from pnnsat.accuracy import accuracy
 from pnnsat.data import load_splits
-from pnnsat.evaluation import accuracy
 from pnnsat.training import TrainSpec, load_model, train
 
 BLOCK = {"physics": {}, "device": {"seed": 1, "resonance_sigma_nm": 0.08, "crosstalk_kappa": 0.05},

@@ -17,7 +17,7 @@ import torch
 from .config import ConfigError
 from .data import DataError, build_cache, load_splits
 from .evaluation import concat_tables, evaluate_model, write_table
-from .training import TrainSpec, load_model, train
+from .training import TrainSpec, load_model, resolve_torch_device, train
 
 
 def _cmd_data(args: argparse.Namespace) -> None:
@@ -45,7 +45,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         raise ConfigError(f"--sweeps is not valid JSON: {err}") from err
     if args.threads:
         torch.set_num_threads(args.threads)
-    model, meta = load_model(args.model)
+    dev = resolve_torch_device(args.torch_device)
+    model, meta = load_model(args.model, map_location=str(dev))
     splits = load_splits(args.data, test_subset=args.test_subset)
     outs = {Path(out).stem: out for out in args.out}
     for table, rows in evaluate_model(model, meta, splits, sweeps, list(outs)).items():
@@ -88,6 +89,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--threads", type=int, default=None)
     e.add_argument("--test-subset", type=int, default=None,
                    help="first n test images only (quick runs); default: the full test split")
+    e.add_argument("--torch-device", default="cpu", help="auto | cpu | cuda")
     e.set_defaults(func=_cmd_evaluate)
 
     g = sub.add_parser("gather", help="concatenate tidy tables")

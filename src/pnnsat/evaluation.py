@@ -11,40 +11,10 @@ from typing import Any
 import pandas as pd
 import torch
 
+from .accuracy import features, head_accuracy
 from .data import Splits
 from .paths import atomic_path
 from .platforms import PNN, Device, get_platform
-
-
-@torch.inference_mode()
-def features(model: PNN, x: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
-    """The model's digital front-end outputs for images ``x`` (eval mode), computed once so that
-    a sweep over devices and perturbations only reruns the physical part (``model.head``)."""
-    model.eval()
-    param = next(model.parameters())
-    return torch.cat([model.features(x[i:i + batch_size].to(param.device))
-                      for i in range(0, len(x), batch_size)])
-
-
-@torch.inference_mode()
-def head_accuracy(model: PNN, h: torch.Tensor, y: torch.Tensor, device: Device | None = None,
-                  perturbation: Any | None = None, batch_size: int = 250) -> float:
-    """Accuracy from precomputed :func:`features` ``h`` (see :func:`accuracy`). Batches of 250
-    are faster than larger ones on a CPU (the diffractive FFTs stay in cache)."""
-    model.eval()
-    correct = 0
-    for i in range(0, len(h), batch_size):
-        pred = model.head(h[i:i + batch_size], device=device, perturbation=perturbation).argmax(1)
-        correct += int((pred.cpu() == y[i:i + batch_size]).sum())
-    return correct / len(h)
-
-
-def accuracy(model: PNN, x: torch.Tensor, y: torch.Tensor, device: Device | None = None,
-             perturbation: Any | None = None, batch_size: int = 250) -> float:
-    """Fraction of ``x`` classified correctly by ``model`` on ``device`` (None: the twin) under
-    ``perturbation`` (None: nominal conditions)."""
-    return head_accuracy(model, features(model, x, batch_size), y, device, perturbation,
-                         batch_size)
 
 
 def device_a(model: PNN, meta: dict[str, Any]) -> Device:

@@ -20,7 +20,7 @@ METHODS_STYLE: dict[str, tuple[str, str]] = {
     "nat": ("NAT", "#E69F00"),
     "hat": ("HAT", "#56B4E9"),
     "pat": ("PAT (in situ)", "#009E73"),
-    "dat": ("DAT (in situ)", "#F0E442"),
+    "dat": ("DAT (in situ)", "#0072B2"),
     "sat": ("SAT (in silico)", "#D55E00"),
     "sat_pat": ("SAT+PAT (in situ)", "#CC79A7"),
 }

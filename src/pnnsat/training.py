@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import __version__
+from .accuracy import accuracy
 from .data import Splits, load_splits
-from .evaluation import accuracy
 from .hardware import SimulatedSystem
 from .methods import TrainingContext, build_method
 from .paths import atomic_path
