@@ -3,6 +3,7 @@
 #   snakemake -j2 --workflow-profile profiles/quick quick run (config/quick.yaml on top)
 # Every rule calls the library in src/pnnsat; notebooks only read the tables and plot.
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -32,6 +33,11 @@ for _p in config["platforms"]:
             raise ValueError(f"config platforms.{_p}.{_m}: {err}") from None
 
 PY = sys.executable  # the interpreter running snakemake (the project's environment)
+# Never oversubscribe the machine: `-j4` on 2 cores would run 4 single-threaded torch jobs on 2
+# cores. Train/evaluate jobs each take `threads` CPU slots out of the CPUs this process may use
+# (override with `--resources cpu_slots=N`).
+if "cpu_slots" not in workflow.global_resources:
+    workflow.global_resources["cpu_slots"] = len(os.sched_getaffinity(0))
 R = config["results_dir"]
 FIG = config["figures_dir"]
 DATA = "results/data/{dataset}-split{split_seed}-val{validation_size}.pt".format(
@@ -157,6 +163,8 @@ rule train:
     params:
         spec=train_spec,
     threads: config["threads"]
+    resources:
+        cpu_slots=lambda w, threads: threads,
     shell:
         "{PY} -m pnnsat train --spec {params.spec:q} --data {input.data} --out {output}"
         " --threads {threads} --torch-device {config[device]} > {log} 2>&1"
@@ -183,6 +191,8 @@ rule evaluate:
             else ""
         ),
     threads: config["threads"]
+    resources:
+        cpu_slots=lambda w, threads: threads,
     shell:
         "{PY} -m pnnsat evaluate --model {input.model} --data {input.data}"
         " --sweeps {params.sweeps:q} --out {output} --threads {threads} {params.test_subset}"

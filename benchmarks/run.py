@@ -1,10 +1,18 @@
 """Benchmark suite: prints side-by-side timings measured in one run (never asserted in tests).
 
-    make bench          (or: python benchmarks/run.py [--threads N] [--steps K])
+    make bench          (or: python benchmarks/run.py [--threads N] [--steps K] [--quick])
 
-Reports, per platform: seconds per optimisation step and per epoch (55 000 images, batch 128) for
-bp and sat, and their ratio (two gradient evaluations make 2.0 the floor to beat only by reusing
-work); evaluation throughput on the test split for the twin and a device; peak resident memory.
+Reports, per platform and all measured in this one run:
+
+1. seconds per optimisation step and per epoch (55 000 images, batch 128) of every training
+   method, and each method's ratio to bp (sat: two gradient evaluations, 2.0 is the floor;
+   in situ methods also pay for the simulated device's forward passes);
+2. evaluation of the test split on the twin and on a device;
+3. K devices evaluated one at a time vs with the front-end features computed once and shared
+   (what the evaluation tables do);
+4. growth with size: MZI mesh vs the complex matmul it implements (N), the diffractive stack vs
+   its bare FFTs (grid), and the bp step time per image vs batch size;
+5. peak resident memory of a short training run per platform (a fresh process each).
 """
 
 from __future__ import annotations
@@ -17,8 +25,10 @@ import time
 import torch
 import torch.nn.functional as F
 
+from pnnsat.accuracy import accuracy, features, head_accuracy
 from pnnsat.config import load_config
-from pnnsat.methods import build_method
+from pnnsat.hardware import SimulatedSystem
+from pnnsat.methods import METHODS, TrainingContext, build_method
 from pnnsat.platforms import PLATFORMS
 from pnnsat.training import TrainSpec, build_model
 
@@ -29,6 +39,11 @@ def time_steps(platform: str, method: str, block: dict, steps: int, batch: int) 
     model = build_model(spec).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     step = build_method(method, spec.method_config)
+    system = None
+    if step.in_situ:
+        system = SimulatedSystem(model, PLATFORMS[platform].sample_device(model, 1, block))
+    step.bind(model, TrainingContext(platform=PLATFORMS[platform], platform_config=block,
+                                     system=system))
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(batch, 1, 28, 28, generator=g), torch.randint(0, 10, (batch,), generator=g)
     for _ in range(3):  # warm-up
@@ -39,20 +54,81 @@ def time_steps(platform: str, method: str, block: dict, steps: int, batch: int) 
     return (time.perf_counter() - start) / steps
 
 
-@torch.inference_mode()
-def time_eval(platform: str, block: dict, n: int = 10_000,
-              batch: int = 2500) -> tuple[float, float]:
+def time_eval(platform: str, block: dict, n: int = 10_000) -> tuple[float, float]:
+    """Seconds to classify ``n`` images on the twin and on a device (evaluation batches)."""
     spec = TrainSpec(platform=platform, method="bp", seed=0, platform_config=block)
     model = build_model(spec).eval()
     device = PLATFORMS[platform].sample_device(model, 1, block)
-    x = torch.randn(n, 1, 28, 28)
+    x, y = torch.randn(n, 1, 28, 28), torch.randint(0, 10, (n,))
     out = []
     for dev in (None, device):
         start = time.perf_counter()
-        for i in range(0, n, batch):
-            model(x[i:i + batch], device=dev)
+        accuracy(model, x, y, dev)
         out.append(time.perf_counter() - start)
     return out[0], out[1]
+
+
+def time_devices(platform: str, block: dict, k: int, n: int) -> tuple[float, float]:
+    """K devices on ``n`` images: each from the images (one at a time) vs from shared features."""
+    spec = TrainSpec(platform=platform, method="bp", seed=0, platform_config=block)
+    model = build_model(spec).eval()
+    devices = [PLATFORMS[platform].sample_device(model, 100 + i, block) for i in range(k)]
+    x, y = torch.randn(n, 1, 28, 28), torch.randint(0, 10, (n,))
+    start = time.perf_counter()
+    for dev in devices:
+        accuracy(model, x, y, dev)
+    one_by_one = time.perf_counter() - start
+    start = time.perf_counter()
+    h = features(model, x)
+    for dev in devices:
+        head_accuracy(model, h, y, dev)
+    return one_by_one, time.perf_counter() - start
+
+
+def batch_growth(platform: str, block: dict, batches: tuple[int, ...], steps: int) -> list[float]:
+    """bp seconds per image at each batch size."""
+    return [time_steps(platform, "bp", block, steps, b) / b for b in batches]
+
+
+MEMORY_SNIPPET = """
+import resource, sys, json, torch, torch.nn.functional as F
+
+def peak_mib():  # VmHWM: this process's own peak (ru_maxrss carries the parent's over exec)
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+from pnnsat.training import TrainSpec, build_model
+from pnnsat.methods import build_method
+torch.set_num_threads(1)
+platform, steps, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+block = json.loads(sys.argv[4])
+spec = TrainSpec(platform=platform, method="bp", seed=0, platform_config=block)
+model = build_model(spec).train()
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+method = build_method("bp")
+x, y = torch.randn(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
+before = peak_mib()
+for _ in range(steps):
+    method.step(model, x, y, opt, F.cross_entropy)
+print(before, peak_mib())
+"""
+
+
+def peak_memory(platform: str, block: dict, steps: int, batch: int) -> tuple[float, float]:
+    """Peak RSS (MiB) of a fresh process after imports + model, and after ``steps`` bp steps."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", MEMORY_SNIPPET, platform, str(steps), str(batch),
+                          json.dumps(block)], capture_output=True, text=True, check=True)
+    before, after = (float(v) for v in out.stdout.split())
+    return before, after
 
 
 def time_call(fn, repeats: int = 5) -> float:
@@ -127,35 +203,63 @@ def d2nn_vs_fft(grids: tuple[int, ...] = (64, 128, 256), batch: int = 128) -> No
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="few steps, small sizes (smoke)")
     args = parser.parse_args()
+    if args.quick:
+        args.steps, args.repeats = 2, 1
     torch.set_num_threads(args.threads)
     config = load_config()
     batch = config["training"]["batch_size"]
     steps_per_epoch = -(-(60_000 - config["data"]["validation_size"]) // batch)
+    methods = [m for m in METHODS if m in config["methods"]]
     print(f"torch {torch.__version__}, {args.threads} thread(s), batch {batch}, "
-          f"{steps_per_epoch} steps/epoch\n")
-    print(f"{'platform':<8} {'bp s/step':>10} {'sat s/step':>11} {'bp s/epoch':>11} "
-          f"{'sat s/epoch':>12} {'sat/bp':>7}")
+          f"{steps_per_epoch} steps/epoch, median of {args.repeats} x {args.steps} steps\n")
+
+    print("1. training step time per method (s/step; s/epoch in brackets; ratio to bp)")
+    print(f"{'platform':<8} " + " ".join(f"{m:>16}" for m in methods))
     for platform, block in config["platforms"].items():
-        samples = {"bp": [], "sat": []}
-        for _ in range(args.repeats):  # interleaved, so both see the same machine state
-            for method in samples:
+        samples: dict[str, list[float]] = {m: [] for m in methods}
+        for _ in range(args.repeats):  # interleaved, so all methods see the same machine state
+            for method in methods:
                 samples[method].append(time_steps(platform, method, block, args.steps, batch))
-        bp, sat = (statistics.median(samples[m]) for m in ("bp", "sat"))
-        print(f"{platform:<8} {bp:>10.4f} {sat:>11.4f} {bp * steps_per_epoch:>11.2f} "
-              f"{sat * steps_per_epoch:>12.2f} {sat / bp:>7.2f}")
-    print(f"\n{'platform':<8} {'twin eval 10k (s)':>18} {'device eval 10k (s)':>20} {'ratio':>6}")
+        med = {m: statistics.median(v) for m, v in samples.items()}
+        print(f"{platform:<8} " + " ".join(
+            f"{med[m]:.3f} ({med[m] * steps_per_epoch:4.0f})" .rjust(16) for m in methods))
+        print(f"{'  /bp':<8} " + " ".join(f"{med[m] / med['bp']:>16.2f}" for m in methods))
+
+    print(f"\n2. evaluation of 10 000 images\n{'platform':<8} {'twin (s)':>9} {'device (s)':>11}"
+          f" {'ratio':>6}")
     for platform, block in config["platforms"].items():
-        twin, dev = time_eval(platform, block)
-        print(f"{platform:<8} {twin:>18.3f} {dev:>20.3f} {dev / twin:>6.2f}")
+        twin, dev = time_eval(platform, block, 2000 if args.quick else 10_000)
+        print(f"{platform:<8} {twin:>9.3f} {dev:>11.3f} {dev / twin:>6.2f}")
+
+    k, n = (2, 500) if args.quick else (8, 2000)
+    print(f"\n3. {k} devices on {n} images: one at a time vs shared front-end features")
+    print(f"{'platform':<8} {'one by one (s)':>15} {'shared (s)':>11} {'speed-up':>9}")
+    for platform, block in config["platforms"].items():
+        one, shared = time_devices(platform, block, k, n)
+        print(f"{platform:<8} {one:>15.3f} {shared:>11.3f} {one / shared:>9.1f}")
+
+    print("\n4. growth with size")
     if "mzi" in config["platforms"]:
-        mesh_vs_matmul()
+        mesh_vs_matmul((16, 64) if args.quick else (16, 64, 256))
     if "d2nn" in config["platforms"]:
-        d2nn_vs_fft()
+        d2nn_vs_fft((64,) if args.quick else (64, 128, 256))
+    batches = (32, 128) if args.quick else (32, 128, 512)
+    print(f"\nbp step time per image (ms) vs batch size {batches}")
+    for platform, block in config["platforms"].items():
+        per_image = batch_growth(platform, block, batches, args.steps)
+        print(f"{platform:<8} " + " ".join(f"{1e3 * t:>8.3f}" for t in per_image))
+
+    print(f"\n5. peak resident memory of a training process (bp, batch {batch}; MiB)")
+    print(f"{'platform':<8} {'after setup':>12} {'after steps':>12}")
+    for platform, block in config["platforms"].items():
+        before, after = peak_memory(platform, block, max(args.steps, 2), batch)
+        print(f"{platform:<8} {before:>12.0f} {after:>12.0f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak resident memory of this process: {peak:.0f} MiB")
+    print(f"\npeak resident memory of this benchmark process: {peak:.0f} MiB")
 
 
 if __name__ == "__main__":
