@@ -80,7 +80,12 @@ FIGURE_CODE = [f"{PKG}/plotting.py", f"{PKG}/paths.py", f"{PKG}/reports.py"]
 FIGURE_TABLES = {
     "fig2_offline_vs_online": ["thermal_drift", "training"],
     "fig4_thermal_drift": ["thermal_drift"],
+    "fig5_alignment": ["alignment", "thermal_drift"],
+    "figS2_mrr_training": [],
 }
+# Figures that read trained models (platform, methods), and per-figure parameter overrides.
+FIGURE_MODELS = {"figS2_mrr_training": ("mrr", ["bp", "sat"])}
+FIGURE_PARAMS = {"figS2_mrr_training": {"platforms": ["mrr"], "methods": ["bp", "sat"]}}
 # Per-model evaluation tables (pnnsat.evaluation.TABLES: training cost, thermal drift,
 # alignment), all written by one evaluate job per model; every platform block defines the sweeps.
 TABLES = list(EVALUATION_TABLES)
@@ -109,6 +114,11 @@ def train_spec(w):
     return json.dumps(spec, sort_keys=True)
 
 
+def figure_models(w):
+    platform, methods = FIGURE_MODELS.get(w.fig, (None, []))
+    return [f"{R}/models/{platform}/{m}/seed{s}.pt" for m in methods for s in config["seeds"]]
+
+
 def figure_params(w):
     return yaml.safe_dump(
         {
@@ -116,6 +126,7 @@ def figure_params(w):
             "figures_dir": FIG,
             "platforms": list(config["platforms"]),
             "methods": list(config["methods"]),
+            **FIGURE_PARAMS.get(w.fig, {}),
         },
         default_flow_style=True,
         width=10_000,
@@ -214,6 +225,7 @@ rule figure:
     input:
         notebook="notebooks/{fig}.ipynb",
         tables=lambda w: [f"{R}/tables/{t}.csv" for t in FIGURE_TABLES[w.fig]],
+        models=figure_models,
         code=FIGURE_CODE,
     output:
         pdf=f"{FIG}/{{fig}}.pdf",

@@ -34,7 +34,7 @@ def test_source_notebook_is_clean_and_parameterised(path):
         values[node.targets[0].id] = ast.literal_eval(node.value)
     assert values["results_dir"] == QUICK["results_dir"]
     assert values["figures_dir"] == QUICK["figures_dir"]
-    assert values["platforms"] == list(QUICK["platforms"])
+    assert values["platforms"] and set(values["platforms"]) <= set(QUICK["platforms"])
     checked = [c for c in nb.cells if "nbval-check-output" in c.metadata.get("tags", [])]
     assert len(checked) == 1, "exactly one summary cell is compared by nbval"
 

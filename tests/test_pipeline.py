@@ -109,3 +109,12 @@ def test_quick_training_table_counts_device_queries_exactly():
         passes = DEVICE_PASSES.get(row.method, 0)
         assert row.device_queries == n_train * epochs * layers * passes, row
         assert row.family == ("in situ" if passes else "in silico")
+
+
+def test_paper_config_is_valid_and_plans_the_same_dag():
+    """config/paper.yaml (GPU, MNIST, 128x128 grid) validates and plans every job."""
+    result = snakemake("-n", "--forceall", "--quiet", "rules", "--configfile", "config/paper.yaml")
+    assert result.returncode == 0, result.stderr
+    paper = load_config("config/paper.yaml")
+    assert paper["dataset"] == "mnist" and paper["platforms"]["d2nn"]["physics"]["grid"] == 128
+    assert "train" in result.stdout
