@@ -70,6 +70,7 @@ def evaluate_code(w):
     return COMMON + [
         f"{PKG}/accuracy.py",
         f"{PKG}/evaluation.py",
+        f"{PKG}/cross_device.py",
         f"{PKG}/training.py",
         f"{PKG}/platforms/{w.platform}.py",
     ]
@@ -87,9 +88,11 @@ FIGURE_TABLES = {
 FIGURE_MODELS = {"figS2_mrr_training": ("mrr", ["bp", "sat"])}
 FIGURE_PARAMS = {"figS2_mrr_training": {"platforms": ["mrr"], "methods": ["bp", "sat"]}}
 # Per-model evaluation tables (pnnsat.evaluation.TABLES: training cost, thermal drift,
-# alignment), all written by one evaluate job per model; every platform block defines the sweeps.
+# alignment, cross-device), all written by one evaluate job per model (one process: the
+# test features are computed once); every platform block defines the sweeps.
 TABLES = list(EVALUATION_TABLES)
 SWEEP_KEYS = [key for key, _ in EVALUATION_TABLES.values() if key]
+
 
 
 # Keys of a platform's config block that define the hardware a model is trained for.

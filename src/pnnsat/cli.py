@@ -85,7 +85,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--sweeps", required=True,
                    help='JSON: the platform block\'s sweeps, e.g. {"thermal_drift_K": [0, 1]}')
     e.add_argument("--out", required=True, nargs="+",
-                   help="one CSV per table, named <table>.csv (training, thermal_drift, alignment)")
+                   help="one CSV per table, named <table>.csv (see pnnsat.evaluation.TABLES)")
     e.add_argument("--threads", type=int, default=None)
     e.add_argument("--test-subset", type=int, default=None,
                    help="first n test images only (quick runs); default: the full test split")

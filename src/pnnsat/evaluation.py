@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 
 from .accuracy import features, head_accuracy
+from .cross_device import cross_device_rows
 from .data import Splits
 from .paths import atomic_path
 from .platforms import PNN, Device, get_platform
@@ -88,6 +89,7 @@ TABLES: dict[str, tuple[str | None, Callable[..., list[dict[str, Any]]]]] = {
     "training": (None, lambda model, meta, splits, sweep, h: training_rows(meta)),
     "thermal_drift": ("thermal_drift_K", thermal_drift_rows),
     "alignment": ("alignment", alignment_rows),
+    "cross_device": ("cross_device", cross_device_rows),
 }
 
 

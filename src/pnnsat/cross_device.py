@@ -1,0 +1,61 @@
+"""Cross-device transfer (``METHODS.md``): a trained model, unchanged, on K fresh chips per point
+of a fabrication-σ grid — does a model trained for (or on) one chip work on another?
+
+The K device seeds are ``first_seed + i`` (i < K), the same at every grid point (common random
+numbers: a seed fixes the error *pattern*, σ its size, so curves are smooth in σ). They never
+equal device A's seed (used by in situ training and every other evaluation) nor the seeds ≥ 2³¹
+that ``nat`` draws during training. Fabrication fields not on the grid keep their configured
+values (e.g. MRR crosstalk κ stays 0.05 at σ = 0).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import fields, replace
+from typing import Any
+
+import torch
+
+from .accuracy import features, head_accuracy
+from .data import Splits
+from .platforms import PNN, get_platform
+from .platforms.base import sample_device
+
+
+def grid_points(grid: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
+    """Cartesian product of the grid's axes: [{field: value, ...}, ...] (sorted field order)."""
+    names = sorted(grid)
+    return [dict(zip(names, values, strict=True))
+            for values in itertools.product(*(grid[n] for n in names))]
+
+
+def cross_device_rows(model: PNN, meta: dict[str, Any], splits: Splits,
+                      spec: Mapping[str, Any], h: torch.Tensor | None = None) -> list[dict]:
+    """Accuracy on ``spec['devices']`` fresh devices (seeds from ``spec['first_seed']``) at every
+    point of ``spec['grid']`` ({fabrication field: values}), on the test split."""
+    platform = get_platform(meta["platform"])
+    block = meta["spec"]["platform_config"]
+    nominal = platform.fabrication(block)
+    known = {f.name for f in fields(nominal)}
+    unknown = sorted(set(spec["grid"]) - known)
+    if unknown:
+        raise ValueError(f"cross_device grid names {unknown}, not fields of "
+                         f"{type(nominal).__name__}; allowed: {sorted(known)}.")
+    k, first = int(spec["devices"]), int(spec["first_seed"])
+    seeds = [first + i for i in range(k)]
+    if meta["device_seed"] in seeds:
+        raise ValueError(f"cross_device seeds {seeds[0]}..{seeds[-1]} include device A's seed "
+                         f"{meta['device_seed']}; move first_seed.")
+    h = features(model, splits.test_x) if h is None else h
+    rows = []
+    for point in grid_points(spec["grid"]):
+        fabrication = replace(nominal, **point)
+        for seed in seeds:
+            device = sample_device(model, platform.name, seed, fabrication)
+            rows.append({"platform": meta["platform"], "method": meta["method"],
+                         "seed": meta["seed"], "target": "device", "device_seed": seed,
+                         **{f"sigma_{name}": value for name, value in point.items()},
+                         "accuracy": head_accuracy(model, h, splits.test_y, device),
+                         "n_test": len(splits.test_y)})
+    return rows
