@@ -80,6 +80,7 @@ FIGURE_CODE = [f"{PKG}/plotting.py", f"{PKG}/paths.py", f"{PKG}/reports.py"]
 # Which tidy tables each figure notebook reads (a table, not a branch per figure).
 FIGURE_TABLES = {
     "fig2_offline_vs_online": ["thermal_drift", "training"],
+    "fig3_cross_device": ["cross_device"],
     "fig4_thermal_drift": ["thermal_drift"],
     "fig5_alignment": ["alignment", "thermal_drift"],
     "figS2_mrr_training": [],
