@@ -84,6 +84,7 @@ FIGURE_TABLES = {
     "fig4_thermal_drift": ["thermal_drift"],
     "fig5_alignment": ["alignment", "thermal_drift"],
     "figS2_mrr_training": [],
+    "fig1_sharpness": ["sharpness", "landscape"],
 }
 # Figures that read trained models (platform, methods), and per-figure parameter overrides.
 FIGURE_MODELS = {"figS2_mrr_training": ("mrr", ["bp", "sat"])}
@@ -149,6 +150,7 @@ rule all:
     input:
         expand(f"{FIG}/{{fig}}.{{ext}}", fig=config["figures"], ext=["pdf", "png"]),
         [f"{R}/tables/{t}.csv" for t in TABLES],
+        [f"{R}/tables/{t}.csv" for t in ("sharpness", "landscape")],
 
 
 rule data:
@@ -221,6 +223,48 @@ rule gather:
         f"{R}/tables/{{table}}.csv",
     log:
         f"{R}/logs/gather/{{table}}.log",
+    shell:
+        "{PY} -m pnnsat gather --out {output} {input} > {log} 2>&1"
+
+
+rule sharpness:
+    """Hessian sharpness of every model of one platform (one process: model loading and data
+    once), and 2-D landscapes of bp and sat."""
+    input:
+        models=lambda w: [
+            f"{R}/models/{w.platform}/{m}/seed{s}.pt" for m in config["methods"] for s in config["seeds"]
+        ],
+        data=DATA,
+        code=COMMON + [f"{PKG}/sharpness.py", f"{PKG}/training.py", f"{PKG}/platforms/{{platform}}.py"],
+    output:
+        sharpness=f"{R}/eval/{{platform}}/sharpness.csv",
+        landscape=f"{R}/eval/{{platform}}/landscape.csv",
+    log:
+        f"{R}/logs/eval/{{platform}}.sharpness.log",
+    benchmark:
+        f"{R}/benchmarks/eval/{{platform}}/sharpness.tsv"
+    params:
+        s=lambda w: config["sharpness"],
+    threads: config["threads"]
+    resources:
+        cpu_slots=lambda w, threads: threads,
+    shell:
+        "{PY} -m pnnsat sharpness --models {input.models} --data {input.data}"
+        " --out {output.sharpness} --landscape-out {output.landscape}"
+        " --images {params.s[images]} --iterations {params.s[iterations]}"
+        " --samples {params.s[samples]} --span {params.s[span]} --steps {params.s[steps]}"
+        " --threads {threads} > {log} 2>&1"
+
+
+rule gather_sharpness:
+    input:
+        lambda w: [f"{R}/eval/{p}/{w.kind}.csv" for p in config["platforms"]],
+    output:
+        f"{R}/tables/{{kind}}.csv",
+    wildcard_constraints:
+        kind="sharpness|landscape",
+    log:
+        f"{R}/logs/gather/{{kind}}.log",
     shell:
         "{PY} -m pnnsat gather --out {output} {input} > {log} 2>&1"
 

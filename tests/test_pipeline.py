@@ -132,3 +132,14 @@ def test_quick_cross_device_table_covers_grid_and_devices():
         assert len(rows) == expected * len(QUICK["methods"]) * len(QUICK["seeds"]), platform
         assert not (rows.device_seed == block["device"]["seed"]).any()  # never device A
     assert table.accuracy.between(0, 1).all()
+
+
+def test_quick_sharpness_tables_cover_every_model():
+    import numpy as np
+
+    sharp = quick_table("sharpness")
+    assert len(sharp) == len(QUICK["platforms"]) * len(QUICK["methods"]) * len(QUICK["seeds"])
+    assert np.isfinite(sharp[["lambda_max", "hessian_trace"]]).all().all()
+    land = quick_table("landscape")
+    steps = QUICK["sharpness"]["steps"]
+    assert (land.groupby(["platform", "method"]).size() == steps * steps).all()

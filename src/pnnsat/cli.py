@@ -54,6 +54,29 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         print(f"wrote {outs[table]} ({len(rows)} rows)")
 
 
+def _cmd_sharpness(args: argparse.Namespace) -> None:
+    """λmax, Hessian trace (all models) and a 2-D landscape (first model of each landscape
+    method) w.r.t. Θ on the twin, on the first ``--images`` training images."""
+    from .sharpness import landscape, sharpness_rows
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    splits = load_splits(args.data)
+    x, y = splits.train_x[:args.images], splits.train_y[:args.images]
+    models = [load_model(path) for path in args.models]
+    write_table(sharpness_rows(models, x, y, args.iterations, args.samples), args.out)
+    rows, done = [], set()
+    for model, meta in models:
+        if meta["method"] in args.landscape_methods and meta["method"] not in done:
+            done.add(meta["method"])
+            generator = torch.Generator().manual_seed(0)
+            rows += [{"platform": meta["platform"], "method": meta["method"],
+                      "seed": meta["seed"], **r}
+                     for r in landscape(model, x, y, args.span, args.steps, generator)]
+    write_table(rows, args.landscape_out)
+    print(f"wrote {args.out} and {args.landscape_out}")
+
+
 def _cmd_gather(args: argparse.Namespace) -> None:
     concat_tables(args.inputs, args.out)
     print(f"wrote {args.out}")
@@ -91,6 +114,20 @@ def parser() -> argparse.ArgumentParser:
                    help="first n test images only (quick runs); default: the full test split")
     e.add_argument("--torch-device", default="cpu", help="auto | cpu | cuda")
     e.set_defaults(func=_cmd_evaluate)
+
+    h = sub.add_parser("sharpness", help="Hessian sharpness w.r.t. the controls, and landscapes")
+    h.add_argument("--models", nargs="+", required=True)
+    h.add_argument("--data", required=True)
+    h.add_argument("--out", required=True)
+    h.add_argument("--landscape-out", required=True)
+    h.add_argument("--landscape-methods", nargs="*", default=["bp", "sat"])
+    h.add_argument("--images", type=int, default=256, help="training images used")
+    h.add_argument("--iterations", type=int, default=10, help="power-iteration steps")
+    h.add_argument("--samples", type=int, default=10, help="Hutchinson samples")
+    h.add_argument("--span", type=float, default=1.0, help="landscape half-width (filter units)")
+    h.add_argument("--steps", type=int, default=11, help="landscape points per axis")
+    h.add_argument("--threads", type=int, default=None)
+    h.set_defaults(func=_cmd_sharpness)
 
     g = sub.add_parser("gather", help="concatenate tidy tables")
     g.add_argument("--out", required=True)
