@@ -84,7 +84,7 @@ FIGURE_TABLES = {
     "fig4_thermal_drift": ["thermal_drift"],
     "fig5_alignment": ["alignment", "thermal_drift"],
     "figS2_mrr_training": [],
-    "fig1_sharpness": ["sharpness", "landscape"],
+    "fig1_sharpness": ["sharpness", "landscape", "thermal_drift"],
 }
 # Figures that read trained models (platform, methods), and per-figure parameter overrides.
 FIGURE_MODELS = {"figS2_mrr_training": ("mrr", ["bp", "sat"])}
