@@ -47,7 +47,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         torch.set_num_threads(args.threads)
     dev = resolve_torch_device(args.torch_device)
     model, meta = load_model(args.model, map_location=str(dev))
-    splits = load_splits(args.data, test_subset=args.test_subset)
+    # the tables read only the test split: skip normalising the 55 000 training images
+    splits = load_splits(args.data, train_subset=0, test_subset=args.test_subset)
     outs = {Path(out).stem: out for out in args.out}
     for table, rows in evaluate_model(model, meta, splits, sweeps, list(outs)).items():
         write_table(rows, outs[table])
@@ -61,8 +62,8 @@ def _cmd_sharpness(args: argparse.Namespace) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    splits = load_splits(args.data)
-    x, y = splits.train_x[:args.images], splits.train_y[:args.images]
+    splits = load_splits(args.data, train_subset=args.images)
+    x, y = splits.train_x, splits.train_y
     models = [load_model(path) for path in args.models]
     write_table(sharpness_rows(models, x, y, args.iterations, args.samples), args.out)
     rows, done = [], set()
