@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import yaml
 from snakemake.utils import min_version, validate
@@ -85,6 +86,7 @@ FIGURE_TABLES = {
     "fig5_alignment": ["alignment", "thermal_drift"],
     "figS2_mrr_training": [],
     "fig1_sharpness": ["sharpness", "landscape", "thermal_drift"],
+    "figS1_rho": ["rho_sweep"],
 }
 # Figures that read trained models (platform, methods), and per-figure parameter overrides.
 FIGURE_MODELS = {"figS2_mrr_training": ("mrr", ["bp", "sat"])}
@@ -103,7 +105,7 @@ RUNS = [(p, m, s) for p in config["platforms"] for m in config["methods"] for s 
 
 
 
-def train_spec(w):
+def train_spec(w, method_config=None):
     block = config["platforms"][w.platform]
     spec = {
         "platform": w.platform,
@@ -111,12 +113,40 @@ def train_spec(w):
         "seed": int(w.seed),
         # only what defines the hardware: a change to an evaluation sweep must not retrain
         "platform_config": {k: block[k] for k in TRAINING_KEYS if k in block},
-        "method_config": block.get(w.method, {}),  # e.g. platforms.mrr.sat
+        # e.g. platforms.mrr.sat
+        "method_config": block.get(w.method, {}) if method_config is None else method_config,
         "train_subset": config["data"].get("train_subset"),
         **config["training"],
         **block.get("training", {}),  # per-platform overrides (e.g. a larger lr for phase masks)
     }
     return json.dumps(spec, sort_keys=True)
+
+
+# figS1: SAT retrained at each rho of `rho_sweep` (the platform's other sat options kept). The
+# platform's configured rho is not retrained: its point is the main sat models.
+RHO_PLATFORMS = config["rho_sweep"]["platforms"]
+RHOS = [f"{r:g}" for r in config["rho_sweep"]["rho"]]
+FIGURE_PARAMS["figS1_rho"] = {"platforms": RHO_PLATFORMS}
+for _p in RHO_PLATFORMS:
+    if "sat" not in config["platforms"][_p]:
+        raise ValueError(f"config rho_sweep names {_p}, whose block has no sat options; add "
+                         f"platforms.{_p}.sat or drop {_p} from rho_sweep.platforms.")
+
+
+def configured_rho(platform):
+    return build_method("sat", config["platforms"][platform]["sat"]).rho
+
+
+def rho_model(platform, rho, seed):
+    """The model trained with SAT at `rho` on `platform` for `seed`."""
+    if float(rho) == configured_rho(platform) and "sat" in config["methods"]:
+        return f"{R}/models/{platform}/sat/seed{seed}.pt"
+    return f"{R}/models/{platform}/sat-rho{rho}/seed{seed}.pt"
+
+
+def rho_sweep_models(w):
+    bp = [f"{R}/models/{w.platform}/bp/seed{s}.pt" for s in config["seeds"]]
+    return bp + [rho_model(w.platform, r, s) for r in RHOS for s in config["seeds"]]
 
 
 def figure_models(w):
@@ -143,6 +173,7 @@ wildcard_constraints:
     method="[a-z_]+",
     seed=r"\d+",
     table="|".join(TABLES),
+    rho=r"[0-9.e+-]+",
     fig="|".join(FIGURE_TABLES),
 
 
@@ -151,6 +182,7 @@ rule all:
         expand(f"{FIG}/{{fig}}.{{ext}}", fig=config["figures"], ext=["pdf", "png"]),
         [f"{R}/tables/{t}.csv" for t in TABLES],
         [f"{R}/tables/{t}.csv" for t in ("sharpness", "landscape")],
+        [f"{R}/tables/rho_sweep.csv" for _ in RHO_PLATFORMS[:1]],
 
 
 rule data:
@@ -185,6 +217,63 @@ rule train:
     shell:
         "{PY} -m pnnsat train --spec {params.spec:q} --data {input.data} --out {output}"
         " --threads {threads} --torch-device {config[device]} > {log} 2>&1"
+
+
+rule train_rho:
+    """figS1: one SAT model at ascent radius `rho` (every other option of platforms.<p>.sat)."""
+    input:
+        data=DATA,
+        code=lambda w: train_code(SimpleNamespace(platform=w.platform, method="sat")),
+    output:
+        f"{R}/models/{{platform}}/sat-rho{{rho}}/seed{{seed}}.pt",
+    log:
+        f"{R}/logs/train/{{platform}}/sat-rho{{rho}}/seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/train/{{platform}}/sat-rho{{rho}}/seed{{seed}}.tsv"
+    params:
+        spec=lambda w: train_spec(
+            SimpleNamespace(platform=w.platform, method="sat", seed=w.seed),
+            {**config["platforms"][w.platform]["sat"], "rho": float(w.rho)},
+        ),
+    threads: config["threads"]
+    resources:
+        cpu_slots=lambda w, threads: threads,
+    shell:
+        "{PY} -m pnnsat train --spec {params.spec:q} --data {input.data} --out {output}"
+        " --threads {threads} --torch-device {config[device]} > {log} 2>&1"
+
+
+rule rho_sweep:
+    """figS1: accuracy (twin, device A, fresh chips) and lambda_max of bp and every SAT-at-rho
+    model of one platform, in one process."""
+    input:
+        models=rho_sweep_models,
+        data=DATA,
+        code=COMMON + [f"{PKG}/{m}.py" for m in ("rho_sweep", "sharpness", "accuracy", "evaluation", "training")]
+        + [f"{PKG}/platforms/{{platform}}.py"],
+    output:
+        f"{R}/eval/{{platform}}/rho_sweep.csv",
+    log:
+        f"{R}/logs/eval/{{platform}}.rho_sweep.log",
+    benchmark:
+        f"{R}/benchmarks/eval/{{platform}}/rho_sweep.tsv"
+    params:
+        fresh=lambda w: json.dumps(
+            {k: config["platforms"][w.platform]["cross_device"][k] for k in ("devices", "first_seed")}
+        ),
+        s=lambda w: config["sharpness"],
+        test_subset=(
+            f"--test-subset {config['data']['test_subset']}"
+            if config["data"].get("test_subset")
+            else ""
+        ),
+    threads: config["threads"]
+    resources:
+        cpu_slots=lambda w, threads: threads,
+    shell:
+        "{PY} -m pnnsat rho-sweep --models {input.models} --data {input.data} --out {output}"
+        " --fresh {params.fresh:q} --images {params.s[images]} --iterations {params.s[iterations]}"
+        " --threads {threads} {params.test_subset} > {log} 2>&1"
 
 
 rule evaluate:
@@ -256,13 +345,21 @@ rule sharpness:
         " --threads {threads} > {log} 2>&1"
 
 
-rule gather_sharpness:
+# Tables written by one job per platform, and the platforms each covers.
+PLATFORM_TABLES = {
+    "sharpness": list(config["platforms"]),
+    "landscape": list(config["platforms"]),
+    "rho_sweep": RHO_PLATFORMS,
+}
+
+
+rule gather_platform_table:
     input:
-        lambda w: [f"{R}/eval/{p}/{w.kind}.csv" for p in config["platforms"]],
+        lambda w: [f"{R}/eval/{p}/{w.kind}.csv" for p in PLATFORM_TABLES[w.kind]],
     output:
         f"{R}/tables/{{kind}}.csv",
     wildcard_constraints:
-        kind="sharpness|landscape",
+        kind="|".join(PLATFORM_TABLES),
     log:
         f"{R}/logs/gather/{{kind}}.log",
     shell:

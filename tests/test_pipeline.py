@@ -37,6 +37,11 @@ def test_full_dag_plans_one_training_job_per_platform_method_seed():
     assert counts["train"] == n_runs and counts["evaluate"] == n_runs
     assert counts["gather"] == len(TABLES)
     assert counts["figure"] == len(full["figures"])
+    # figS1: every swept rho but the configured one (the main sat run) is trained per seed
+    sweep = full["rho_sweep"]
+    extra = sum(r != full["platforms"][p]["sat"]["rho"] for p in sweep["platforms"]
+                for r in sweep["rho"])
+    assert counts["train_rho"] == extra * len(full["seeds"])
 
 
 def test_bad_config_stops_the_dag_before_any_work(tmp_path):
@@ -143,3 +148,24 @@ def test_quick_sharpness_tables_cover_every_model():
     land = quick_table("landscape")
     steps = QUICK["sharpness"]["steps"]
     assert (land.groupby(["platform", "method"]).size() == steps * steps).all()
+
+
+def test_quick_rho_sweep_table_has_every_rho_seed_and_target():
+    """figS1: bp (ρ = 0) and sat at every swept ρ, each seed, on twin, device A and K fresh chips;
+    the configured ρ is the main sat run (same λmax as the sharpness table)."""
+    table = quick_table("rho_sweep")
+    sweep, seeds = QUICK["rho_sweep"], QUICK["seeds"]
+    for platform in sweep["platforms"]:
+        rows = table[table.platform == platform]
+        k = QUICK["platforms"][platform]["cross_device"]["devices"]
+        assert sorted(rows.rho.unique()) == sorted([0.0, *sweep["rho"]])
+        per_model = rows.groupby(["rho", "seed"]).target.value_counts().unstack()
+        assert len(per_model) == (len(sweep["rho"]) + 1) * len(seeds)
+        assert (per_model.twin == 1).all() and (per_model.device == 1).all()
+        assert (per_model.fresh == k).all()
+        rho = QUICK["platforms"][platform]["sat"]["rho"]
+        sharp = quick_table("sharpness").set_index(["platform", "method", "seed"]).lambda_max
+        main = rows[(rows.method == "sat") & (rows.rho == rho) & (rows.target == "twin")]
+        for r in main.itertuples():
+            assert r.lambda_max == pytest.approx(sharp[(platform, "sat", r.seed)], rel=1e-4)
+    assert table.accuracy.between(0, 1).all()

@@ -78,6 +78,23 @@ def _cmd_sharpness(args: argparse.Namespace) -> None:
     print(f"wrote {args.out} and {args.landscape_out}")
 
 
+def _cmd_rho_sweep(args: argparse.Namespace) -> None:
+    """figS1: accuracy (twin, device A, fresh chips) and λmax of bp and SAT-at-each-ρ models."""
+    from .rho_sweep import rho_sweep_rows
+
+    try:
+        fresh = json.loads(args.fresh)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"--fresh is not valid JSON: {err}") from err
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    splits = load_splits(args.data, train_subset=args.images, test_subset=args.test_subset)
+    models = [load_model(path) for path in args.models]
+    rows = rho_sweep_rows(models, splits, fresh, args.iterations, args.images)
+    write_table(rows, args.out)
+    print(f"wrote {args.out} ({len(rows)} rows)")
+
+
 def _cmd_gather(args: argparse.Namespace) -> None:
     concat_tables(args.inputs, args.out)
     print(f"wrote {args.out}")
@@ -129,6 +146,19 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("--steps", type=int, default=11, help="landscape points per axis")
     h.add_argument("--threads", type=int, default=None)
     h.set_defaults(func=_cmd_sharpness)
+
+    r = sub.add_parser("rho-sweep", help="figS1: accuracy and lambda_max of SAT models vs rho")
+    r.add_argument("--models", nargs="+", required=True, help="bp and sat models (any rho)")
+    r.add_argument("--data", required=True)
+    r.add_argument("--out", required=True)
+    r.add_argument("--fresh", required=True,
+                   help='JSON: fresh chips, e.g. {"devices": 3, "first_seed": 10000}')
+    r.add_argument("--images", type=int, default=256, help="training images for lambda_max")
+    r.add_argument("--iterations", type=int, default=10, help="power-iteration steps")
+    r.add_argument("--test-subset", type=int, default=None,
+                   help="first n test images only (quick runs); default: the full test split")
+    r.add_argument("--threads", type=int, default=None)
+    r.set_defaults(func=_cmd_rho_sweep)
 
     g = sub.add_parser("gather", help="concatenate tidy tables")
     g.add_argument("--out", required=True)

@@ -1,0 +1,67 @@
+"""ρ sensitivity of SAT (``FIGURES.md``, figS1): models trained with SAT at several ascent radii
+ρ (every other SAT option as configured), plus bp as the ρ → 0 reference, each measured by
+
+* accuracy on the twin, on device A, and on K fresh chips drawn from device A's fabrication
+  model (seeds from the platform's ``cross_device.first_seed``, never device A's), full test split;
+* λmax of the twin's loss Hessian w.r.t. the controls Θ (:mod:`pnnsat.sharpness`) on the first
+  training images.
+
+ρ is in the controls' units (nm for MRR detunings, rad for phases), or relative to |Θ| + η when
+the platform's SAT block sets ``adaptive``. One tidy row per (model, target, device).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+
+from .accuracy import features, head_accuracy
+from .data import Splits
+from .evaluation import device_a
+from .methods import build_method
+from .platforms import PNN, get_platform
+from .platforms.base import sample_device
+from .sharpness import top_eigenvalue
+
+
+def model_rho(meta: Mapping[str, Any]) -> float:
+    """The SAT ascent radius a model was trained with; 0 for a bp model (SAT at ρ = 0 is bp
+    when no perturbation ascent is configured)."""
+    if meta["method"] == "bp":
+        return 0.0
+    if meta["method"] != "sat":
+        raise ValueError(f"rho sweep: model of method {meta['method']!r}; only bp and sat models "
+                         "belong to a rho sweep.")
+    return build_method("sat", meta["spec"]["method_config"]).rho
+
+
+def rho_sweep_rows(models: Sequence[tuple[PNN, dict[str, Any]]], splits: Splits,
+                   fresh: Mapping[str, Any], iterations: int, sharpness_images: int,
+                   seed: int = 0) -> list[dict[str, Any]]:
+    """Rows for every (model, metadata): accuracy on the twin, device A and ``fresh['devices']``
+    fresh chips (seeds ``fresh['first_seed'] + i``), and λmax on the first ``sharpness_images``
+    training images (power iteration, ``iterations`` steps, generator seeded by ``seed``)."""
+    x, y = splits.train_x[:sharpness_images], splits.train_y[:sharpness_images]
+    k, first = int(fresh["devices"]), int(fresh["first_seed"])
+    rows = []
+    for model, meta in models:
+        platform = get_platform(meta["platform"])
+        seeds = [first + i for i in range(k)]
+        if meta["device_seed"] in seeds:
+            raise ValueError(f"rho sweep: fresh device seeds {seeds} include device A's seed "
+                             f"{meta['device_seed']}; move cross_device.first_seed.")
+        fabrication = platform.fabrication(meta["spec"]["platform_config"])
+        lam = top_eigenvalue(model, x, y, iterations, torch.Generator().manual_seed(seed))
+        h = features(model, splits.test_x)
+        targets = [("twin", -1, None), ("device", meta["device_seed"], device_a(model, meta))]
+        targets += [("fresh", s, sample_device(model, platform.name, s, fabrication))
+                    for s in seeds]
+        for target, device_seed, device in targets:
+            rows.append({"platform": meta["platform"], "method": meta["method"],
+                         "rho": model_rho(meta), "seed": meta["seed"], "target": target,
+                         "device_seed": device_seed,
+                         "accuracy": head_accuracy(model, h, splits.test_y, device),
+                         "lambda_max": lam, "n_test": len(splits.test_y)})
+    return rows
