@@ -116,6 +116,7 @@ def train_spec(w, method_config=None):
         # e.g. platforms.mrr.sat
         "method_config": block.get(w.method, {}) if method_config is None else method_config,
         "train_subset": config["data"].get("train_subset"),
+        "validation_subset": config["data"].get("validation_subset"),
         **config["training"],
         **block.get("training", {}),  # per-platform overrides (e.g. a larger lr for phase masks)
     }

@@ -107,3 +107,12 @@ def test_load_splits_rejects_missing_and_damaged_cache(tmp_path):
     damaged.write_bytes(b"not a torch file")
     with pytest.raises(DataError, match="unreadable"):
         data.load_splits(damaged)
+
+
+def test_subsets_keep_the_first_images_of_each_split(synthetic_cache):
+    full = data.load_splits(synthetic_cache)
+    part = data.load_splits(synthetic_cache, train_subset=10, test_subset=20,
+                            validation_subset=30)
+    for name, n in (("train", 10), ("test", 20), ("val", 30)):
+        assert torch.equal(getattr(part, f"{name}_x"), getattr(full, f"{name}_x")[:n])
+        assert torch.equal(getattr(part, f"{name}_y"), getattr(full, f"{name}_y")[:n])

@@ -16,7 +16,6 @@ import torch
 
 from .config import ConfigError
 from .data import DataError, build_cache, load_splits
-from .evaluation import concat_tables, evaluate_model, write_table
 from .training import TrainSpec, load_model, resolve_torch_device, train
 
 
@@ -39,6 +38,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     """Every table of one model in one process (features of the test split computed once).
     Each ``--out`` path names its table by its file name: ``.../thermal_drift.csv``."""
+    from .evaluation import evaluate_model, write_table  # pandas: only the table commands
+
     try:
         sweeps = json.loads(args.sweeps)
     except json.JSONDecodeError as err:
@@ -58,6 +59,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 def _cmd_sharpness(args: argparse.Namespace) -> None:
     """λmax, Hessian trace (all models) and a 2-D landscape (first model of each landscape
     method) w.r.t. Θ on the twin, on the first ``--images`` training images."""
+    from .evaluation import write_table
     from .sharpness import landscape, sharpness_rows
 
     if args.threads:
@@ -80,6 +82,7 @@ def _cmd_sharpness(args: argparse.Namespace) -> None:
 
 def _cmd_rho_sweep(args: argparse.Namespace) -> None:
     """figS1: accuracy (twin, device A, fresh chips) and λmax of bp and SAT-at-each-ρ models."""
+    from .evaluation import write_table
     from .rho_sweep import rho_sweep_rows
 
     try:
@@ -96,6 +99,8 @@ def _cmd_rho_sweep(args: argparse.Namespace) -> None:
 
 
 def _cmd_gather(args: argparse.Namespace) -> None:
+    from .evaluation import concat_tables
+
     concat_tables(args.inputs, args.out)
     print(f"wrote {args.out}")
 

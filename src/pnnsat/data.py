@@ -264,12 +264,12 @@ _REQUIRED_KEYS = ("dataset", "train_x", "train_y", "val_x", "val_y", "test_x", "
 
 
 def load_splits(cache: str | Path, train_subset: int | None = None,
-                test_subset: int | None = None) -> Splits:
+                test_subset: int | None = None, validation_subset: int | None = None) -> Splits:
     """Load a cache written by :func:`build_cache`, normalised with the data set's mean/std.
 
     ``train_subset`` keeps the first n training images (the split is already shuffled);
-    ``test_subset`` the first n test images — for the quick smoke run only: the full run always
-    evaluates on the whole test split.
+    ``test_subset`` / ``validation_subset`` the first n test / validation images — for the quick
+    smoke run only: the full run always evaluates on the whole test and validation splits.
     """
     cache = resolve(cache)
     if not cache.is_file():
@@ -289,9 +289,10 @@ def load_splits(cache: str | Path, train_subset: int | None = None,
 
     n = payload["train_x"].shape[0] if train_subset is None else train_subset
     m = payload["test_x"].shape[0] if test_subset is None else test_subset
+    v = payload["val_x"].shape[0] if validation_subset is None else validation_subset
     return Splits(
         train_x=norm(payload["train_x"][:n]), train_y=payload["train_y"][:n],
-        val_x=norm(payload["val_x"]), val_y=payload["val_y"],
+        val_x=norm(payload["val_x"][:v]), val_y=payload["val_y"][:v],
         test_x=norm(payload["test_x"][:m]), test_y=payload["test_y"][:m],
         dataset=payload["dataset"],
     )

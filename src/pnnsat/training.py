@@ -39,6 +39,8 @@ class TrainSpec:
     method_config: the method's options (e.g. SAT's rho, adaptive).
     epochs, batch_size, lr (Adam learning rate), weight_decay: optimisation.
     train_subset: use only the first n training images (quick runs); None = all.
+    validation_subset: validate each epoch on the first n validation images (quick runs);
+    None = all.
     """
 
     platform: str
@@ -51,6 +53,7 @@ class TrainSpec:
     lr: float = 1e-3
     weight_decay: float = 0.0
     train_subset: int | None = None
+    validation_subset: int | None = None
 
     def __post_init__(self) -> None:
         platform = get_platform(self.platform)  # raises with the list of known platforms
@@ -99,7 +102,8 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
         torch.set_num_threads(int(threads))
     dev = resolve_torch_device(torch_device)
     out = Path(out)
-    splits: Splits = load_splits(data_cache, spec.train_subset)
+    splits: Splits = load_splits(data_cache, spec.train_subset,
+                                 validation_subset=spec.validation_subset)
     model = build_model(spec).to(dev)
     platform = get_platform(spec.platform)
     method = build_method(spec.method, spec.method_config)

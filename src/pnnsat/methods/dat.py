@@ -89,10 +89,13 @@ class DualAdaptive(Method):
             model.train(was_training)
             for handle in handles:
                 handle.remove()
-        torch.manual_seed(1_000_003 * int(context.seed) + 3)
-        self.sepns = nn.ModuleDict({
-            name: SEPN(shape, self.hidden, self.channels) for name, shape in shapes.items()
-        }).to(param.device)
+        # SEPN initialisation from the training seed, without touching the global RNG state
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(1_000_003 * int(context.seed) + 3)
+            self.sepns = nn.ModuleDict({
+                name: SEPN(shape, self.hidden, self.channels) for name, shape in shapes.items()
+            })
+        self.sepns.to(param.device)
         self.optimizer = torch.optim.Adam(self.sepns.parameters(), lr=self.lr)
 
     def fit_similarity(self, name: str, twin: torch.Tensor, measured: torch.Tensor) -> float:

@@ -279,9 +279,11 @@ def intensity_threshold(field: torch.Tensor) -> torch.Tensor:
     """I ← ReLU(I − mean(I)/2) per sample, phase kept (the paper's nonlinearity)."""
     intensity = field.real**2 + field.imag**2
     new = F.relu(intensity - intensity.mean(dim=(-2, -1), keepdim=True) / 2)
-    amplitude = torch.sqrt(new.clamp_min(1e-30)) * (new > 0)
-    phasor = field / torch.sqrt(intensity.clamp_min(1e-30))
-    return amplitude * phasor
+    # E·sqrt(I_new / I): one real scale per pixel (no complex division); the clamps keep the
+    # gradient finite where the threshold cuts the pixel off (I_new = 0)
+    scale = torch.where(new > 0, torch.sqrt((new / intensity.clamp_min(1e-30)).clamp_min(1e-30)),
+                        0.0)
+    return torch.view_as_complex(torch.view_as_real(field) * scale[..., None])
 
 
 class D2NN(PNN):
