@@ -110,7 +110,6 @@ def train_spec(w, method_config=None):
     spec = {
         "platform": w.platform,
         "method": w.method,
-        "seed": int(w.seed),
         # only what defines the hardware: a change to an evaluation sweep must not retrain
         "platform_config": {k: block[k] for k in TRAINING_KEYS if k in block},
         # e.g. platforms.mrr.sat
@@ -172,7 +171,6 @@ def figure_params(w):
 wildcard_constraints:
     platform="|".join(config["platforms"]),
     method="[a-z_]+",
-    seed=r"\d+",
     table="|".join(TABLES),
     rho=r"[0-9.e+-]+",
     fig="|".join(FIGURE_TABLES),
@@ -200,48 +198,68 @@ rule data:
         " --split-seed {config[data][split_seed]} > {log} 2>&1"
 
 
+# Relative cost of training one model, for scheduling only: bp seconds per step per platform and
+# each method's step-time ratio to bp (`make bench`, this 2-core machine). Jobs start longest
+# first, so the run does not end on one long job while the other core idles.
+BP_STEP_S = {"mrr": 0.022, "mzi": 0.031, "d2nn": 0.065}
+METHOD_STEP_RATIO = {"bp": 1.0, "nat": 1.0, "hat": 2.0, "sat": 2.2, "pat": 1.2, "dat": 1.5,
+                     "sat_pat": 2.5}
+
+
+def train_priority(platform, method):
+    return int(100 * BP_STEP_S.get(platform, 0.05) * METHOD_STEP_RATIO.get(method, 2.0))
+
+
+SEEDS = [int(s) for s in config["seeds"]]
+SEED_ARGS = " ".join(str(s) for s in SEEDS)
+
+
 rule train:
+    """Every seed of one (platform, method), one after another in one process (one interpreter
+    start and data load; seeds finished before an interruption resume from their checkpoints)."""
     input:
         data=DATA,
         code=train_code,
     output:
-        f"{R}/models/{{platform}}/{{method}}/seed{{seed}}.pt",
+        [f"{R}/models/{{platform}}/{{method}}/seed{s}.pt" for s in SEEDS],
     log:
-        f"{R}/logs/train/{{platform}}/{{method}}/seed{{seed}}.log",
+        f"{R}/logs/train/{{platform}}/{{method}}.log",
     benchmark:
-        f"{R}/benchmarks/train/{{platform}}/{{method}}/seed{{seed}}.tsv"
+        f"{R}/benchmarks/train/{{platform}}/{{method}}.tsv"
     params:
         spec=train_spec,
     threads: config["threads"]
     resources:
         cpu_slots=lambda w, threads: threads,
+    priority: lambda w: train_priority(w.platform, w.method)
     shell:
-        "{PY} -m pnnsat train --spec {params.spec:q} --data {input.data} --out {output}"
-        " --threads {threads} --torch-device {config[device]} > {log} 2>&1"
+        "{PY} -m pnnsat train --spec {params.spec:q} --seeds {SEED_ARGS} --data {input.data}"
+        " --out {output} --threads {threads} --torch-device {config[device]} > {log} 2>&1"
 
 
 rule train_rho:
-    """figS1: one SAT model at ascent radius `rho` (every other option of platforms.<p>.sat)."""
+    """figS1: SAT at ascent radius `rho` (every other option of platforms.<p>.sat), every seed."""
     input:
         data=DATA,
         code=lambda w: train_code(SimpleNamespace(platform=w.platform, method="sat")),
     output:
-        f"{R}/models/{{platform}}/sat-rho{{rho}}/seed{{seed}}.pt",
+        [f"{R}/models/{{platform}}/sat-rho{{rho}}/seed{s}.pt" for s in SEEDS],
     log:
-        f"{R}/logs/train/{{platform}}/sat-rho{{rho}}/seed{{seed}}.log",
+        f"{R}/logs/train/{{platform}}/sat-rho{{rho}}.log",
     benchmark:
-        f"{R}/benchmarks/train/{{platform}}/sat-rho{{rho}}/seed{{seed}}.tsv"
+        f"{R}/benchmarks/train/{{platform}}/sat-rho{{rho}}.tsv"
     params:
         spec=lambda w: train_spec(
-            SimpleNamespace(platform=w.platform, method="sat", seed=w.seed),
+            SimpleNamespace(platform=w.platform, method="sat"),
             {**config["platforms"][w.platform]["sat"], "rho": float(w.rho)},
         ),
     threads: config["threads"]
     resources:
         cpu_slots=lambda w, threads: threads,
+    priority: lambda w: train_priority(w.platform, "sat")
     shell:
-        "{PY} -m pnnsat train --spec {params.spec:q} --data {input.data} --out {output}"
-        " --threads {threads} --torch-device {config[device]} > {log} 2>&1"
+        "{PY} -m pnnsat train --spec {params.spec:q} --seeds {SEED_ARGS} --data {input.data}"
+        " --out {output} --threads {threads} --torch-device {config[device]} > {log} 2>&1"
 
 
 rule rho_sweep:
@@ -278,16 +296,18 @@ rule rho_sweep:
 
 
 rule evaluate:
+    """Every table of every seed of one (platform, method), in one process; outputs are listed
+    seed by seed, as `pnnsat evaluate --out` expects them."""
     input:
         model=rules.train.output,
         data=DATA,
         code=evaluate_code,
     output:
-        [f"{R}/eval/{{platform}}/{{method}}/seed{{seed}}/{t}.csv" for t in TABLES],
+        [f"{R}/eval/{{platform}}/{{method}}/seed{s}/{t}.csv" for s in SEEDS for t in TABLES],
     log:
-        f"{R}/logs/eval/{{platform}}/{{method}}/seed{{seed}}.log",
+        f"{R}/logs/eval/{{platform}}/{{method}}.log",
     benchmark:
-        f"{R}/benchmarks/eval/{{platform}}/{{method}}/seed{{seed}}.tsv"
+        f"{R}/benchmarks/eval/{{platform}}/{{method}}.tsv"
     params:
         sweeps=lambda w: json.dumps(
             {k: config["platforms"][w.platform][k] for k in SWEEP_KEYS}, sort_keys=True

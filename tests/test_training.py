@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
 import pnnsat.training as training
 from pnnsat.accuracy import accuracy
 from pnnsat.data import load_splits
-from pnnsat.training import TrainSpec, load_model, train
+from pnnsat.training import TrainSpec, load_model, train, train_seeds
 
 BLOCK = {"physics": {}, "device": {"seed": 1, "resonance_sigma_nm": 0.08, "crosstalk_kappa": 0.05},
          "sat": {"rho": 0.5, "adaptive": True}}
@@ -71,9 +73,58 @@ def test_interrupted_training_resumes_to_the_same_model(synthetic_cache, tmp_pat
         assert torch.equal(value, b["state_dict"][name]), name
 
 
+def assert_same_models(path_a, path_b):
+    a, b = torch.load(path_a), torch.load(path_b)
+    for name, value in a["state_dict"].items():
+        assert torch.equal(value, b["state_dict"][name]), name
+
+
+@pytest.mark.parametrize("method", ["hat", "dat"])  # random projections, SEPN initialisation
+def test_seeds_trained_in_one_process_equal_seeds_trained_alone(synthetic_cache, tmp_path,
+                                                                method):
+    """One job trains every seed in turn: no seed may depend on the ones before it."""
+    specs = [dataclasses.replace(spec(method, epochs=1), seed=s) for s in (5, 6)]
+    train_seeds(specs, synthetic_cache, [tmp_path / "a5.pt", tmp_path / "a6.pt"], progress=False)
+    train(specs[1], synthetic_cache, tmp_path / "b6.pt", progress=False)
+    assert_same_models(tmp_path / "a6.pt", tmp_path / "b6.pt")
+    assert not list(tmp_path.glob("*.partial"))  # checkpoints removed once all seeds are done
+
+
+def test_seeds_finished_before_an_interruption_are_restored_not_retrained(
+        synthetic_cache, tmp_path, monkeypatch):
+    specs = [dataclasses.replace(spec("bp", epochs=1), seed=s) for s in (5, 6)]
+    outs = [tmp_path / "s5.pt", tmp_path / "s6.pt"]
+    original, calls = training.accuracy, {"n": 0}
+
+    def crash_in_second_seed(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(training, "accuracy", crash_in_second_seed)
+    with pytest.raises(KeyboardInterrupt):
+        train_seeds(specs, synthetic_cache, outs, progress=False)
+    first = torch.load(outs[0])
+    outs[0].unlink()  # what Snakemake does to the outputs of an unfinished job
+    monkeypatch.setattr(training, "accuracy", original)
+    steps = {"n": 0}
+    monkeypatch.setattr(training, "_epoch_order",
+                        lambda *a, _f=training._epoch_order: steps.__setitem__("n", steps["n"] + 1)
+                        or _f(*a))
+    train_seeds(specs, synthetic_cache, outs, progress=False)
+    assert steps["n"] == 1  # only seed 6 trained an epoch; seed 5 came from its checkpoint
+    restored = torch.load(outs[0])
+    for name, value in first["state_dict"].items():
+        assert torch.equal(value, restored["state_dict"][name]), name
+    assert restored["meta"]["history"] == first["meta"]["history"]
+
+
 def test_bad_spec_values_are_rejected():
     with pytest.raises(ValueError, match="epochs"):
         spec(epochs=0)
+    with pytest.raises(ValueError, match="seed"):
+        dataclasses.replace(spec(), seed=None)
     with pytest.raises(KeyError, match="Unknown platform"):
         TrainSpec(platform="quantum", method="bp", seed=0, platform_config={})
 

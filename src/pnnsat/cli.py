@@ -16,7 +16,7 @@ import torch
 
 from .config import ConfigError
 from .data import DataError, build_cache, load_splits
-from .training import TrainSpec, load_model, resolve_torch_device, train
+from .training import TrainSpec, load_model, resolve_torch_device, train_seeds
 
 
 def _cmd_data(args: argparse.Namespace) -> None:
@@ -25,35 +25,53 @@ def _cmd_data(args: argparse.Namespace) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
+    """One model (the spec's seed, one ``--out``) or one per ``--seeds`` (one ``--out`` each)."""
     try:
-        spec = TrainSpec.from_mapping(json.loads(args.spec))
+        values = json.loads(args.spec)
     except json.JSONDecodeError as err:
         raise ConfigError(f"--spec is not valid JSON: {err}") from err
+    seeds = args.seeds if args.seeds is not None else [values.get("seed")]
+    if len(seeds) != len(args.out):
+        raise ConfigError(f"{len(seeds)} seed(s) but {len(args.out)} --out path(s); give one "
+                          "--out per seed.")
+    try:
+        specs = [TrainSpec.from_mapping({**values, "seed": seed}) for seed in seeds]
     except TypeError as err:
         raise ConfigError(f"--spec has unknown or missing fields: {err}") from err
-    meta = train(spec, args.data, args.out, threads=args.threads, torch_device=args.torch_device)
-    print(f"wrote {args.out} ({meta['wall_time_s']:.1f} s)")
+    metas = train_seeds(specs, args.data, args.out, threads=args.threads,
+                        torch_device=args.torch_device)
+    for out, meta in zip(args.out, metas, strict=True):
+        print(f"wrote {out} ({meta['wall_time_s']:.1f} s)")
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
-    """Every table of one model in one process (features of the test split computed once).
-    Each ``--out`` path names its table by its file name: ``.../thermal_drift.csv``."""
+    """Every table of each ``--model`` in one process (a model's test features computed once).
+    ``--out`` lists each model's tables in turn (the first model's, then the next's), each named
+    by its file name: ``.../seed0/thermal_drift.csv``."""
     from .evaluation import evaluate_model, write_table  # pandas: only the table commands
 
     try:
         sweeps = json.loads(args.sweeps)
     except json.JSONDecodeError as err:
         raise ConfigError(f"--sweeps is not valid JSON: {err}") from err
+    if len(args.out) % len(args.model):
+        raise ConfigError(f"{len(args.out)} --out paths for {len(args.model)} models; give the "
+                          "same tables for every model.")
+    per_model = len(args.out) // len(args.model)
     if args.threads:
         torch.set_num_threads(args.threads)
     dev = resolve_torch_device(args.torch_device)
-    model, meta = load_model(args.model, map_location=str(dev))
     # the tables read only the test split: skip normalising the 55 000 training images
     splits = load_splits(args.data, train_subset=0, test_subset=args.test_subset)
-    outs = {Path(out).stem: out for out in args.out}
-    for table, rows in evaluate_model(model, meta, splits, sweeps, list(outs)).items():
-        write_table(rows, outs[table])
-        print(f"wrote {outs[table]} ({len(rows)} rows)")
+    for i, path in enumerate(args.model):
+        model, meta = load_model(path, map_location=str(dev))
+        outs = {Path(out).stem: out for out in args.out[i * per_model:(i + 1) * per_model]}
+        if len(outs) != per_model:
+            raise ConfigError(f"--out names a table twice for model {path}; list each model's "
+                              "tables once, model after model.")
+        for table, rows in evaluate_model(model, meta, splits, sweeps, list(outs)).items():
+            write_table(rows, outs[table])
+            print(f"wrote {outs[table]} ({len(rows)} rows)")
 
 
 def _cmd_sharpness(args: argparse.Namespace) -> None:
@@ -117,21 +135,24 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--data-dir", default="data")
     d.set_defaults(func=_cmd_data)
 
-    t = sub.add_parser("train", help="train one model (platform, method, seed)")
-    t.add_argument("--spec", required=True, help="TrainSpec as JSON")
+    t = sub.add_parser("train", help="train models (platform, method) for one or more seeds")
+    t.add_argument("--spec", required=True, help="TrainSpec as JSON (its seed unless --seeds)")
     t.add_argument("--data", required=True)
-    t.add_argument("--out", required=True)
+    t.add_argument("--out", required=True, nargs="+", help="one model file per seed")
+    t.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help="train these seeds one after another in this process")
     t.add_argument("--threads", type=int, default=None)
     t.add_argument("--torch-device", default="cpu")
     t.set_defaults(func=_cmd_train)
 
-    e = sub.add_parser("evaluate", help="evaluation tables of one trained model")
-    e.add_argument("--model", required=True)
+    e = sub.add_parser("evaluate", help="evaluation tables of trained models")
+    e.add_argument("--model", required=True, nargs="+")
     e.add_argument("--data", required=True)
     e.add_argument("--sweeps", required=True,
                    help='JSON: the platform block\'s sweeps, e.g. {"thermal_drift_K": [0, 1]}')
     e.add_argument("--out", required=True, nargs="+",
-                   help="one CSV per table, named <table>.csv (see pnnsat.evaluation.TABLES)")
+                   help="one CSV per table and model, named <table>.csv, model by model "
+                   "(see pnnsat.evaluation.TABLES)")
     e.add_argument("--threads", type=int, default=None)
     e.add_argument("--test-subset", type=int, default=None,
                    help="first n test images only (quick runs); default: the full test split")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import platform as pyplatform
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,9 @@ class TrainSpec:
     validation_subset: int | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"training seed = {self.seed!r} must be an integer >= 0 (give it in "
+                             "the spec or with --seeds).")
         platform = get_platform(self.platform)  # raises with the list of known platforms
         platform.fabrication(self.platform_config)  # a bad device block fails before training
         for name in ("epochs", "batch_size"):
@@ -96,8 +99,13 @@ def _epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
 
 
 def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int | None = None,
-          torch_device: str = "cpu", progress: bool = True) -> dict[str, Any]:
-    """Train one model; write ``out`` (state dict + metadata) atomically; return the metadata."""
+          torch_device: str = "cpu", progress: bool = True,
+          keep_checkpoint: bool = False) -> dict[str, Any]:
+    """Train one model; write ``out`` (state dict + metadata) atomically; return the metadata.
+
+    A checkpoint ``<out>.partial`` is written after every epoch and training resumes from it
+    (same spec only). ``keep_checkpoint`` leaves the final one in place (see :func:`train_seeds`).
+    """
     if threads:
         torch.set_num_threads(int(threads))
     dev = resolve_torch_device(torch_device)
@@ -187,8 +195,24 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
     }
     with atomic_path(out) as tmp:
         torch.save({"state_dict": model.state_dict(), "meta": meta}, tmp)
-    partial.unlink(missing_ok=True)
+    if not keep_checkpoint:
+        partial.unlink(missing_ok=True)
     return meta
+
+
+def train_seeds(specs: Sequence[TrainSpec], data_cache: str | Path, outs: Sequence[str | Path],
+                **kwargs: Any) -> list[dict[str, Any]]:
+    """Train every spec (typically one per seed) in this process — one interpreter start and
+    data load for all — writing ``outs[i]`` for ``specs[i]``. Every model's final checkpoint is
+    kept until all are done: a rerun after an interruption (Snakemake removes the outputs of an
+    unfinished job) restores the finished ones from their checkpoints instead of retraining."""
+    if len(specs) != len(outs):
+        raise ValueError(f"{len(specs)} specs but {len(outs)} output paths; give one per spec.")
+    metas = [train(spec, data_cache, out, keep_checkpoint=True, **kwargs)
+             for spec, out in zip(specs, outs, strict=True)]
+    for out in outs:
+        Path(out).with_name(Path(out).name + ".partial").unlink(missing_ok=True)
+    return metas
 
 
 def load_model(path: str | Path, map_location: str = "cpu") -> tuple[PNN, dict[str, Any]]:
