@@ -128,6 +128,9 @@ RHO_PLATFORMS = config["rho_sweep"]["platforms"]
 RHOS = [f"{r:g}" for r in config["rho_sweep"]["rho"]]
 FIGURE_PARAMS["figS1_rho"] = {"platforms": RHO_PLATFORMS}
 for _p in RHO_PLATFORMS:
+    if _p not in config["platforms"]:
+        raise ValueError(f"config rho_sweep.platforms names {_p}, which is not in platforms "
+                         f"({', '.join(config['platforms'])}); drop it or add its block.")
     if "sat" not in config["platforms"][_p]:
         raise ValueError(f"config rho_sweep names {_p}, whose block has no sat options; add "
                          f"platforms.{_p}.sat or drop {_p} from rho_sweep.platforms.")

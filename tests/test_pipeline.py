@@ -169,3 +169,12 @@ def test_quick_rho_sweep_table_has_every_rho_seed_and_target():
         for r in main.itertuples():
             assert r.lambda_max == pytest.approx(sharp[(platform, "sat", r.seed)], rel=1e-4)
     assert table.accuracy.between(0, 1).all()
+
+
+def test_rho_sweep_on_an_unknown_platform_stops_the_dag(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"results_dir": str(tmp_path),
+                                   "rho_sweep": {"platforms": ["quantum"], "rho": [0.1]}}))
+    result = snakemake("-n", "--configfile", str(bad))
+    assert result.returncode != 0
+    assert "quantum" in result.stderr + result.stdout
