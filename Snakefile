@@ -184,7 +184,7 @@ rule all:
         expand(f"{FIG}/{{fig}}.{{ext}}", fig=config["figures"], ext=["pdf", "png"]),
         [f"{R}/tables/{t}.csv" for t in TABLES],
         [f"{R}/tables/{t}.csv" for t in ("sharpness", "landscape")],
-        [f"{R}/tables/rho_sweep.csv" for _ in RHO_PLATFORMS[:1]],
+        [f"{R}/tables/rho_sweep.csv"] if RHO_PLATFORMS else [],
 
 
 rule data:
@@ -215,6 +215,15 @@ def train_priority(platform, method):
 
 SEEDS = [int(s) for s in config["seeds"]]
 SEED_ARGS = " ".join(str(s) for s in SEEDS)
+# The quick run evaluates on the first test images only; the full run on the whole test split.
+TEST_SUBSET_ARG = (
+    f"--test-subset {config['data']['test_subset']}" if config["data"].get("test_subset") else ""
+)
+# Both training rules: every seed in one process (pnnsat.training.train_seeds).
+TRAIN_SHELL = (
+    "{PY} -m pnnsat train --spec {params.spec:q} --seeds {SEED_ARGS} --data {input.data}"
+    " --out {output} --threads {threads} --torch-device {config[device]} > {log} 2>&1"
+)
 
 
 rule train:
@@ -236,8 +245,7 @@ rule train:
         cpu_slots=lambda w, threads: threads,
     priority: lambda w: train_priority(w.platform, w.method)
     shell:
-        "{PY} -m pnnsat train --spec {params.spec:q} --seeds {SEED_ARGS} --data {input.data}"
-        " --out {output} --threads {threads} --torch-device {config[device]} > {log} 2>&1"
+        TRAIN_SHELL
 
 
 rule train_rho:
@@ -261,8 +269,7 @@ rule train_rho:
         cpu_slots=lambda w, threads: threads,
     priority: lambda w: train_priority(w.platform, "sat")
     shell:
-        "{PY} -m pnnsat train --spec {params.spec:q} --seeds {SEED_ARGS} --data {input.data}"
-        " --out {output} --threads {threads} --torch-device {config[device]} > {log} 2>&1"
+        TRAIN_SHELL
 
 
 rule rho_sweep:
@@ -284,11 +291,7 @@ rule rho_sweep:
             {k: config["platforms"][w.platform]["cross_device"][k] for k in ("devices", "first_seed")}
         ),
         s=lambda w: config["sharpness"],
-        test_subset=(
-            f"--test-subset {config['data']['test_subset']}"
-            if config["data"].get("test_subset")
-            else ""
-        ),
+        test_subset=TEST_SUBSET_ARG,
     threads: config["threads"]
     resources:
         cpu_slots=lambda w, threads: threads,
@@ -315,11 +318,7 @@ rule evaluate:
         sweeps=lambda w: json.dumps(
             {k: config["platforms"][w.platform][k] for k in SWEEP_KEYS}, sort_keys=True
         ),
-        test_subset=(
-            f"--test-subset {config['data']['test_subset']}"
-            if config["data"].get("test_subset")
-            else ""
-        ),
+        test_subset=TEST_SUBSET_ARG,
     threads: config["threads"]
     resources:
         cpu_slots=lambda w, threads: threads,

@@ -46,20 +46,26 @@ def test_training_is_deterministic(synthetic_cache, tmp_path):
         assert torch.equal(value, b["state_dict"][name]), name
 
 
+def interrupted_on_call(n, fn):
+    """``fn``, except that its n-th call raises KeyboardInterrupt (a user stopping the run)."""
+    calls = {"n": 0}
+
+    def wrapped(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+        return fn(*args, **kwargs)
+
+    return wrapped
+
+
 @pytest.mark.parametrize("method", ["bp", "nat", "dat"])  # stateless, random stream, SEPNs
 def test_interrupted_training_resumes_to_the_same_model(synthetic_cache, tmp_path, monkeypatch,
                                                         method):
     full = train(spec(method, epochs=2), synthetic_cache, tmp_path / "full.pt", progress=False)
-    calls = {"n": 0}
     original = training.accuracy
-
-    def crash_in_second_epoch(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(training, "accuracy", crash_in_second_epoch)
+    # validation runs once per epoch: the second call is the end of the second epoch
+    monkeypatch.setattr(training, "accuracy", interrupted_on_call(2, original))
     with pytest.raises(KeyboardInterrupt):
         train(spec(method, epochs=2), synthetic_cache, tmp_path / "resumed.pt", progress=False)
     assert not (tmp_path / "resumed.pt").exists()  # no half-written result
@@ -94,15 +100,9 @@ def test_seeds_finished_before_an_interruption_are_restored_not_retrained(
         synthetic_cache, tmp_path, monkeypatch):
     specs = [dataclasses.replace(spec("bp", epochs=1), seed=s) for s in (5, 6)]
     outs = [tmp_path / "s5.pt", tmp_path / "s6.pt"]
-    original, calls = training.accuracy, {"n": 0}
-
-    def crash_in_second_seed(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(training, "accuracy", crash_in_second_seed)
+    original = training.accuracy
+    # one epoch per seed: the second validation is the end of the second seed's training
+    monkeypatch.setattr(training, "accuracy", interrupted_on_call(2, original))
     with pytest.raises(KeyboardInterrupt):
         train_seeds(specs, synthetic_cache, outs, progress=False)
     first = torch.load(outs[0])
