@@ -11,12 +11,21 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from .config import ConfigError
 from .data import DataError, build_cache, load_splits
 from .training import TrainSpec, load_model, resolve_torch_device, train_seeds
+
+
+def _json_option(text: str, flag: str) -> Any:
+    """Parse a JSON-valued command-line option; bad JSON is one line naming the option."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{flag} is not valid JSON: {err}") from err
 
 
 def _cmd_data(args: argparse.Namespace) -> None:
@@ -26,10 +35,7 @@ def _cmd_data(args: argparse.Namespace) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> None:
     """One model (the spec's seed, one ``--out``) or one per ``--seeds`` (one ``--out`` each)."""
-    try:
-        values = json.loads(args.spec)
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"--spec is not valid JSON: {err}") from err
+    values = _json_option(args.spec, "--spec")
     seeds = args.seeds if args.seeds is not None else [values.get("seed")]
     if len(seeds) != len(args.out):
         raise ConfigError(f"{len(seeds)} seed(s) but {len(args.out)} --out path(s); give one "
@@ -50,10 +56,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     by its file name: ``.../seed0/thermal_drift.csv``."""
     from .evaluation import evaluate_model, write_table  # pandas: only the table commands
 
-    try:
-        sweeps = json.loads(args.sweeps)
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"--sweeps is not valid JSON: {err}") from err
+    sweeps = _json_option(args.sweeps, "--sweeps")
     if len(args.out) % len(args.model):
         raise ConfigError(f"{len(args.out)} --out paths for {len(args.model)} models; give the "
                           "same tables for every model.")
@@ -103,10 +106,7 @@ def _cmd_rho_sweep(args: argparse.Namespace) -> None:
     from .evaluation import write_table
     from .rho_sweep import rho_sweep_rows
 
-    try:
-        fresh = json.loads(args.fresh)
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"--fresh is not valid JSON: {err}") from err
+    fresh = _json_option(args.fresh, "--fresh")
     if args.threads:
         torch.set_num_threads(args.threads)
     splits = load_splits(args.data, train_subset=args.images, test_subset=args.test_subset)
