@@ -12,7 +12,9 @@ Reports, per platform and all measured in this one run:
    (what the evaluation tables do);
 4. growth with size: MZI mesh vs the complex matmul it implements (N), the diffractive stack vs
    its bare FFTs (grid), and the bp step time per image vs batch size;
-5. peak resident memory of a short training run per platform (a fresh process each).
+5. per platform, a fresh training process under glibc's default allocator policy and with
+   freed memory retained (what the pnnsat commands do): peak resident memory, step time,
+   system time and page faults per step.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from pnnsat.accuracy import accuracy, features, head_accuracy
+from pnnsat.allocator import retain_freed_memory
 from pnnsat.config import load_config
 from pnnsat.hardware import SimulatedSystem
 from pnnsat.methods import METHODS, TrainingContext, build_method
@@ -90,8 +93,9 @@ def batch_growth(platform: str, block: dict, batches: tuple[int, ...], steps: in
     return [time_steps(platform, "bp", block, steps, b) / b for b in batches]
 
 
-MEMORY_SNIPPET = """
-import resource, sys, json, torch, torch.nn.functional as F
+PROCESS_SNIPPET = """
+import resource, sys, json, time, torch, torch.nn.functional as F
+from pnnsat.allocator import retain_freed_memory
 
 def peak_mib():  # VmHWM: this process's own peak (ru_maxrss carries the parent's over exec)
     try:
@@ -102,10 +106,12 @@ def peak_mib():  # VmHWM: this process's own peak (ru_maxrss carries the parent'
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+platform, steps, batch, policy = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[5]
+if policy == "retain":
+    retain_freed_memory()
 from pnnsat.training import TrainSpec, build_model
 from pnnsat.methods import build_method
 torch.set_num_threads(1)
-platform, steps, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 block = json.loads(sys.argv[4])
 spec = TrainSpec(platform=platform, method="bp", seed=0, platform_config=block)
 model = build_model(spec).train()
@@ -113,22 +119,29 @@ opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 method = build_method("bp")
 x, y = torch.randn(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
 before = peak_mib()
+method.step(model, x, y, opt, F.cross_entropy)
+usage, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
 for _ in range(steps):
     method.step(model, x, y, opt, F.cross_entropy)
-print(before, peak_mib())
+wall, end = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
+print(before, peak_mib(), wall / steps, (end.ru_stime - usage.ru_stime) / steps,
+      (end.ru_minflt - usage.ru_minflt) / steps)
 """
 
 
-def peak_memory(platform: str, block: dict, steps: int, batch: int) -> tuple[float, float]:
-    """Peak RSS (MiB) of a fresh process after imports + model, and after ``steps`` bp steps."""
+def training_process(platform: str, block: dict, steps: int, batch: int,
+                     policy: str) -> list[float]:
+    """A fresh process training bp with the C allocator's ``policy`` ("default": glibc's; "retain":
+    :func:`pnnsat.allocator.retain_freed_memory`, what the pnnsat commands use): peak RSS (MiB)
+    after setup and after the steps, then per step: wall (s), system time (s), page faults."""
     import json
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", MEMORY_SNIPPET, platform, str(steps), str(batch),
-                          json.dumps(block)], capture_output=True, text=True, check=True)
-    before, after = (float(v) for v in out.stdout.split())
-    return before, after
+    out = subprocess.run([sys.executable, "-c", PROCESS_SNIPPET, platform, str(steps),
+                          str(batch), json.dumps(block), policy],
+                         capture_output=True, text=True, check=True)
+    return [float(v) for v in out.stdout.split()]
 
 
 def time_call(fn, repeats: int = 5) -> float:
@@ -190,7 +203,7 @@ def d2nn_vs_fft(grids: tuple[int, ...] = (64, 128, 256), batch: int = 128) -> No
         def run_fft(field=field, h=h):
             out = field
             for _ in range(3):
-                out = torch.fft.ifft2(torch.fft.fft2(out) * h)
+                out = torch.fft.ifft2(torch.fft.fft2(out) * h, norm="forward")  # h: prescaled
             (out.real**2 + out.imag**2).sum().backward()
 
         t_optics, t_fft = time_call(run_optics, 3), time_call(run_fft, 3)
@@ -210,6 +223,7 @@ def main() -> None:
     if args.quick:
         args.steps, args.repeats = 2, 1
     torch.set_num_threads(args.threads)
+    retain_freed_memory()  # as in the pipeline's jobs (section 5 compares both policies)
     config = load_config()
     batch = config["training"]["batch_size"]
     steps_per_epoch = -(-(60_000 - config["data"]["validation_size"]) // batch)
@@ -253,11 +267,19 @@ def main() -> None:
         per_image = batch_growth(platform, block, batches, args.steps)
         print(f"{platform:<8} " + " ".join(f"{1e3 * t:>8.3f}" for t in per_image))
 
-    print(f"\n5. peak resident memory of a training process (bp, batch {batch}; MiB)")
-    print(f"{'platform':<8} {'after setup':>12} {'after steps':>12}")
+    print(f"\n5. a training process per platform (bp, batch {batch}, fresh process each) under "
+          "glibc's default\n   allocator policy and with freed memory retained (pnnsat.allocator)")
+    print(f"{'platform':<8} {'policy':<8} {'RSS setup':>10} {'RSS peak':>9} {'s/step':>7} "
+          f"{'sys s/step':>11} {'faults/step':>12}")
     for platform, block in config["platforms"].items():
-        before, after = peak_memory(platform, block, max(args.steps, 2), batch)
-        print(f"{platform:<8} {before:>12.0f} {after:>12.0f}")
+        runs = {}
+        for policy in ("default", "retain"):
+            runs[policy] = training_process(platform, block, max(args.steps, 2), batch, policy)
+            before, after, wall, system, faults = runs[policy]
+            print(f"{platform:<8} {policy:<8} {before:>10.0f} {after:>9.0f} {wall:>7.3f} "
+                  f"{system:>11.4f} {faults:>12.0f}")
+        print(f"{'':<8} {'ratio':<8} {'':>10} {'':>9} "
+              f"{runs['default'][2] / runs['retain'][2]:>7.2f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak resident memory of this benchmark process: {peak:.0f} MiB")
 
