@@ -145,3 +145,24 @@ def test_bad_values_are_rejected():
     with pytest.raises(ValueError, match="scale"):
         D2NNPerturbation(scale=0.0)
     assert math.isfinite(D2NNPhysics().distance_um)
+
+
+def test_threshold_gradient_matches_finite_differences():
+    g = torch.Generator().manual_seed(3)
+    field = torch.complex(torch.randn(2, 6, 6, generator=g, dtype=torch.float64),
+                          torch.randn(2, 6, 6, generator=g, dtype=torch.float64))
+    intensity = field.abs() ** 2
+    margin = (intensity / (intensity.mean((-2, -1), keepdim=True) / 2) - 1).abs()
+    assert margin.min() > 0.01  # no pixel on the kink, where the derivative jumps
+    assert torch.autograd.gradcheck(intensity_threshold, (field.requires_grad_(),))
+
+
+def test_threshold_gradient_is_finite_and_exact_on_dark_pixels():
+    # L = sum |out|^2 = sum relu(I - mean(I)/2): dL/dI_k = [k lit] - n_lit / (2 N), and torch's
+    # gradient w.r.t. E_k is 2 E_k dL/dI_k, also on dark (cut off, or exactly 0) pixels
+    field = torch.tensor([[[1.0 + 0j, 0.0], [1e-8, 2.0]]], requires_grad=True)
+    intensity_threshold(field).abs().pow(2).sum().backward()
+    lit = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    expected = 2 * field.detach() * (lit - lit.sum() / (2 * lit.numel()))
+    assert torch.isfinite(torch.view_as_real(field.grad)).all()
+    assert torch.allclose(field.grad, expected, rtol=1e-5, atol=1e-12)

@@ -138,8 +138,13 @@ def transfer_function(n: int, pixel_um: float, wavelength_um: float, z_um: float
     return h.to(torch.complex64).to(device if device is not None else "cpu")
 
 
-def propagate(field: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    """Free-space propagation of complex fields (..., n, n) with transfer function ``h``."""
+def propagate(field: torch.Tensor, h: torch.Tensor, prescaled: bool = False) -> torch.Tensor:
+    """Free-space propagation of complex fields (..., n, n) with transfer function ``h``.
+
+    ``prescaled``: ``h`` already holds the inverse DFT's 1/n² (what :class:`DiffractiveStack`
+    caches), so the inverse transform skips its own pass over the batch, forward and backward."""
+    if prescaled:
+        return torch.fft.ifft2(torch.fft.fft2(field) * h, norm="forward")
     return torch.fft.ifft2(torch.fft.fft2(field) * h)
 
 
@@ -200,14 +205,16 @@ class DiffractiveStack(PhysicalLayer):
                              persistent=False)
 
     def h(self, z_um: float, wavelength_um: float) -> torch.Tensor:
-        """Cached transfer function for one gap z at one wavelength. The cache is bounded: NAT
-        draws new gap errors every step, so old entries are dropped."""
+        """Cached transfer function for one gap z at one wavelength, divided by n² (for
+        ``propagate(..., prescaled=True)``). The cache is bounded: NAT draws new gap errors every
+        step, so old entries are dropped."""
         key = (round(float(z_um), 9), round(float(wavelength_um), 12), str(self.theta.device))
         if key not in self._h_cache:
             if len(self._h_cache) >= 64:
                 self._h_cache.clear()
-            self._h_cache[key] = transfer_function(self.physics.grid, self.physics.pixel_um,
-                                                   wavelength_um, z_um, self.theta.device)
+            n = self.physics.grid
+            self._h_cache[key] = transfer_function(n, self.physics.pixel_um, wavelength_um, z_um,
+                                                   self.theta.device) / n**2
         return self._h_cache[key]
 
     def mask_phases(self, errors: LayerErrors | None = None,
@@ -259,12 +266,12 @@ class DiffractiveStack(PhysicalLayer):
             lens = torch.polar(torch.ones_like(self.r2_um2),
                                -math.pi * self.r2_um2 / (wavelength_um * phys.focal_mm * 1000))
         masks = self.transmissions(errors, perturbation)
-        field = propagate(amplitude.to(torch.complex64), self.h(gaps[0], wavelength_um))
+        field = propagate(amplitude.to(torch.complex64), self.h(gaps[0], wavelength_um), True)
         for k in range(self.n_masks):
             if k > 0:
                 field = intensity_threshold(field)
             field = field * masks[k] if lens is None else field * (masks[k] * lens)
-            field = propagate(field, self.h(gaps[k + 1], wavelength_um))
+            field = propagate(field, self.h(gaps[k + 1], wavelength_um), True)
         return field.real**2 + field.imag**2
 
     def sample_errors(self, generator: torch.Generator,
@@ -276,14 +283,14 @@ class DiffractiveStack(PhysicalLayer):
 
 
 def intensity_threshold(field: torch.Tensor) -> torch.Tensor:
-    """I ← ReLU(I − mean(I)/2) per sample, phase kept (the paper's nonlinearity)."""
+    """I ← ReLU(I − mean(I)/2) per sample, phase kept (the paper's nonlinearity).
+
+    Written as one real scale per pixel, E·√ReLU(1 − mean(I)/(2I)) = E·√(I_new / I): no complex
+    division and no branch. The clamp keeps 1/I finite on dark pixels (I < 1e-12 is cut off
+    anyway), and ReLU's gradient is exactly 0 where the threshold cuts a pixel off."""
     intensity = field.real**2 + field.imag**2
-    new = F.relu(intensity - intensity.mean(dim=(-2, -1), keepdim=True) / 2)
-    # E·sqrt(I_new / I): one real scale per pixel (no complex division); the clamps keep the
-    # gradient finite where the threshold cuts the pixel off (I_new = 0)
-    scale = torch.where(new > 0, torch.sqrt((new / intensity.clamp_min(1e-30)).clamp_min(1e-30)),
-                        0.0)
-    return torch.view_as_complex(torch.view_as_real(field) * scale[..., None])
+    half_mean = intensity.mean(dim=(-2, -1), keepdim=True) / 2
+    return field * torch.sqrt(F.relu(1 - half_mean / intensity.clamp_min(1e-12)))
 
 
 class D2NN(PNN):
