@@ -176,3 +176,23 @@ def test_bad_physics_is_rejected():
         MZIPhysics(n_modes=7)
     with pytest.raises(ValueError, match="splitter_sigma"):
         MZIFabrication(splitter_sigma=-0.1)
+
+
+@pytest.mark.parametrize("n", [2, 4, 6])
+def test_mesh_equals_the_product_of_its_mzis_embedded_one_by_one(n):
+    # reference: each MZI as an n x n identity with its 2 x 2 block on its mode pair, applied
+    # column by column (even columns on (0,1), (2,3), ...; odd on (1,2), (3,4), ...)
+    m = mesh(n, seed=4, double=True)
+    err = errors(m, splitter_sigma=0.1, phase_sigma_rad=0.1)
+    phases = m.applied_phases(err)
+    eps = err["splitter_error"].double()
+    blocks = mzi_matrices(phases[0, :m.n_mzi], phases[1, :m.n_mzi], eps[0], eps[1])
+    u, k = torch.eye(n, dtype=torch.complex128), 0
+    for column in range(n):
+        for first in range(column % 2, n - 1, 2):
+            step = torch.eye(n, dtype=torch.complex128)
+            step[first:first + 2, first:first + 2] = blocks[k]
+            u, k = step @ u, k + 1
+    assert k == m.n_mzi
+    u = torch.polar(torch.ones(n, dtype=torch.float64), phases[0, m.n_mzi:])[:, None] * u
+    assert torch.allclose(m.transfer_matrix(err), u, atol=1e-12)

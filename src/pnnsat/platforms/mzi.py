@@ -160,6 +160,14 @@ class ClementsMesh(PhysicalLayer):
         self.n_mzi = n * (n - 1) // 2
         self.layout = column_layout(n)
         self.theta = nn.Parameter(TWO_PI * torch.rand(2, self.n_mzi + n))
+        # Every column as N/2 blocks on row pairs (0,1), (2,3), ... of its frame: an odd column's
+        # frame is rolled by one mode (row i holds mode i + 1), so its pairs are (1,2), (3,4), ...
+        # and its last pair (N−1, 0) is no MZI: the identity (index n_mzi below).
+        index, start = [], 0
+        for _, count in self.layout:
+            index += list(range(start, start + count)) + [self.n_mzi] * (n // 2 - count)
+            start += count
+        self.register_buffer("block_index", torch.tensor(index), persistent=False)
 
     # --- phases actually applied on a device under a perturbation -------------------------------
     def applied_phases(self, errors: LayerErrors | None = None,
@@ -194,16 +202,19 @@ class ClementsMesh(PhysicalLayer):
         phases = self.applied_phases(errors, perturbation)
         theta, phi = phases[0, : self.n_mzi], phases[1, : self.n_mzi]
         eps = None if errors is None else errors["splitter_error"].to(phases.dtype)
-        # All M 2×2 matrices at once (one vectorised call), then one product per column.
+        # All M 2×2 matrices at once (one vectorised call), then one batched product per column
+        # (odd columns in their rolled frame, see __init__).
         mzis = mzi_matrices(theta, phi, None if eps is None else eps[0],
                             None if eps is None else eps[1])
+        identity = torch.eye(2, dtype=mzis.dtype, device=mzis.device)[None]
+        blocks = torch.cat([mzis, identity])[self.block_index].view(n, n // 2, 2, 2)
         u = torch.eye(n, dtype=complex_dtype(phases), device=phases.device)
-        start = 0
-        for first, count in self.layout:
-            rows = u[first:first + 2 * count].reshape(count, 2, n)
-            mixed = (mzis[start:start + count] @ rows).reshape(2 * count, n)
-            u = torch.cat([u[:first], mixed, u[first + 2 * count:]], dim=0)
-            start += count
+        for column in range(n):
+            if column % 2:
+                u = torch.roll(u, -1, 0)
+            u = (blocks[column] @ u.view(n // 2, 2, n)).view(n, n)
+            if column % 2:
+                u = torch.roll(u, 1, 0)
         out_phase = torch.polar(torch.ones_like(phases[0, self.n_mzi:]), phases[0, self.n_mzi:])
         return out_phase[:, None] * u
 
