@@ -166,3 +166,16 @@ def test_threshold_gradient_is_finite_and_exact_on_dark_pixels():
     expected = 2 * field.detach() * (lit - lit.sum() / (2 * lit.numel()))
     assert torch.isfinite(torch.view_as_real(field.grad)).all()
     assert torch.allclose(field.grad, expected, rtol=1e-5, atol=1e-12)
+
+
+def test_threshold_hessian_vector_products_are_finite_on_cut_off_and_dark_pixels():
+    g = torch.Generator().manual_seed(0)
+    field = torch.complex(torch.randn(2, 8, 8, generator=g), torch.randn(2, 8, 8, generator=g))
+    field[0, :2, :2] = 0  # exactly dark pixels; about half the others are cut off
+    field.requires_grad_()
+    weights = torch.rand(2, 8, 8, generator=g)
+    (grad,) = torch.autograd.grad((intensity_threshold(field).abs() ** 2 * weights).sum(), field,
+                                  create_graph=True)
+    v = torch.randn(2, 8, 8, 2, generator=g)
+    (hvp,) = torch.autograd.grad((torch.view_as_real(grad) * v).sum(), field)
+    assert torch.isfinite(torch.view_as_real(hvp)).all() and hvp.abs().sum() > 0

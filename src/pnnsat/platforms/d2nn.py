@@ -286,11 +286,14 @@ def intensity_threshold(field: torch.Tensor) -> torch.Tensor:
     """I ← ReLU(I − mean(I)/2) per sample, phase kept (the paper's nonlinearity).
 
     Written as one real scale per pixel, E·√ReLU(1 − mean(I)/(2I)) = E·√(I_new / I): no complex
-    division and no branch. The clamp keeps 1/I finite on dark pixels (I < 1e-12 is cut off
-    anyway), and ReLU's gradient is exactly 0 where the threshold cuts a pixel off."""
+    division and no branch. The clamps keep every derivative finite, second ones included (the
+    Hessian-vector products of the sharpness measures): 1/I on dark pixels (I < 1e-12, cut off
+    anyway), and √ at the cut, where a cut-off pixel keeps 1e-10 of its field (1e-20 of its
+    intensity) and gets no gradient through its own scale."""
     intensity = field.real**2 + field.imag**2
     half_mean = intensity.mean(dim=(-2, -1), keepdim=True) / 2
-    return field * torch.sqrt(F.relu(1 - half_mean / intensity.clamp_min(1e-12)))
+    kept = F.relu(1 - half_mean / intensity.clamp_min(1e-12))  # I_new / I
+    return field * kept.clamp_min(1e-20).sqrt()
 
 
 class D2NN(PNN):
