@@ -266,12 +266,13 @@ class DiffractiveStack(PhysicalLayer):
             lens = torch.polar(torch.ones_like(self.r2_um2),
                                -math.pi * self.r2_um2 / (wavelength_um * phys.focal_mm * 1000))
         masks = self.transmissions(errors, perturbation)
-        field = propagate(amplitude.to(torch.complex64), self.h(gaps[0], wavelength_um), True)
+        field = propagate(amplitude.to(torch.complex64), self.h(gaps[0], wavelength_um),
+                          prescaled=True)
         for k in range(self.n_masks):
             if k > 0:
                 field = intensity_threshold(field)
             field = field * masks[k] if lens is None else field * (masks[k] * lens)
-            field = propagate(field, self.h(gaps[k + 1], wavelength_um), True)
+            field = propagate(field, self.h(gaps[k + 1], wavelength_um), prescaled=True)
         return field.real**2 + field.imag**2
 
     def sample_errors(self, generator: torch.Generator,
