@@ -1,12 +1,13 @@
 # The two commands of the README:
 #   make figures   set up .venv and the data, then regenerate every figure (snakemake -j4, full config)
-#   make test      set up, run the quick DAG, then pytest (unit tests + nbval on the figure notebooks)
+#   make test      set up, run the quick DAG, then pytest (unit tests + nbval on the figure notebooks),
+#                  then the quick DAG again as on an older CPU, whose tables must be identical
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SNAKEMAKE := $(VENV)/bin/snakemake
 JOBS ?= 4
 
-.PHONY: setup data figures quick test lint bench nbval-refs clean-quick
+.PHONY: setup data figures quick test lint bench nbval-refs clean-quick check-cpu-levels
 
 setup: $(VENV)/.installed
 
@@ -37,6 +38,12 @@ lint: setup
 
 test: quick lint
 	$(PY) -m pytest
+	$(MAKE) check-cpu-levels
+
+# The quick DAG as on an older CPU (ISA-dispatch variables of ATen, oneDNN, MKL, glibc, numpy):
+# its tables must equal results/quick's, so the nbval references hold on other CPUs too.
+check-cpu-levels: quick
+	$(PY) tests/cpu_levels.py
 
 bench: setup data
 	$(PY) benchmarks/run.py
@@ -46,4 +53,4 @@ nbval-refs: quick
 	$(PY) tests/update_nbval_refs.py
 
 clean-quick:
-	rm -rf results/quick
+	rm -rf results/quick results/quick-older-cpu

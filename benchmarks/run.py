@@ -14,12 +14,18 @@ Reports, per platform and all measured in this one run:
    its bare FFTs (grid), and the bp step time per image vs batch size;
 5. per platform, a fresh training process under glibc's default allocator policy and with
    freed memory retained (what the pnnsat commands do): peak resident memory, step time,
-   system time and page faults per step.
+   system time and page faults per step;
+6. per platform, a fresh training process at each numerics level (``pnnsat.numerics``: native,
+   the default avx2 pin, baseline): what pinning the kernels costs in step time.
+
+Sections 1-4 run at the level this process was started with (``PNNSAT_NUMERICS``, default
+avx2: what the pipeline runs).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import time
@@ -32,6 +38,7 @@ from pnnsat.allocator import retain_freed_memory
 from pnnsat.config import load_config
 from pnnsat.hardware import SimulatedSystem
 from pnnsat.methods import METHODS, TrainingContext, build_method
+from pnnsat.numerics import DEFAULT_LEVEL, LEVEL_VARIABLE, LEVELS, describe
 from pnnsat.platforms import PLATFORMS
 from pnnsat.training import TrainSpec, build_model
 
@@ -130,17 +137,21 @@ print(before, peak_mib(), wall / steps, (end.ru_stime - usage.ru_stime) / steps,
 
 
 def training_process(platform: str, block: dict, steps: int, batch: int,
-                     policy: str) -> list[float]:
+                     policy: str, numerics: str = DEFAULT_LEVEL) -> list[float]:
     """A fresh process training bp with the C allocator's ``policy`` ("default": glibc's; "retain":
-    :func:`pnnsat.allocator.retain_freed_memory`, what the pnnsat commands use): peak RSS (MiB)
-    after setup and after the steps, then per step: wall (s), system time (s), page faults."""
+    :func:`pnnsat.allocator.retain_freed_memory`, what the pnnsat commands use) at the numerics
+    level ``numerics``: peak RSS (MiB) after setup and after the steps, then per step: wall (s),
+    system time (s), page faults."""
     import json
     import subprocess
     import sys
 
+    pinned = {name for level in LEVELS.values() for name in level}  # this process's pins
+    env = {k: v for k, v in os.environ.items() if k not in pinned}
+    env[LEVEL_VARIABLE] = numerics
     out = subprocess.run([sys.executable, "-c", PROCESS_SNIPPET, platform, str(steps),
                           str(batch), json.dumps(block), policy],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True, check=True, env=env)
     return [float(v) for v in out.stdout.split()]
 
 
@@ -228,6 +239,7 @@ def main() -> None:
     batch = config["training"]["batch_size"]
     steps_per_epoch = -(-(60_000 - config["data"]["validation_size"]) // batch)
     methods = [m for m in METHODS if m in config["methods"]]
+    print(f"numerics: {describe()}")
     print(f"torch {torch.__version__}, {args.threads} thread(s), batch {batch}, "
           f"{steps_per_epoch} steps/epoch, median of {args.repeats} x {args.steps} steps\n")
 
@@ -280,6 +292,20 @@ def main() -> None:
                   f"{system:>11.4f} {faults:>12.0f}")
         print(f"{'':<8} {'ratio':<8} {'':>10} {'':>9} "
               f"{runs['default'][2] / runs['retain'][2]:>7.2f}")
+    print(f"\n6. a training process per platform (bp, batch {batch}, fresh process each) at each "
+          "numerics level\n   (pnnsat.numerics; levels interleaved, median of the repeats)")
+    levels = list(LEVELS)
+    print(f"{'platform':<8} " + " ".join(f"{lv + ' s/step':>16}" for lv in levels)
+          + " " + " ".join(f"{lv + '/native':>16}" for lv in levels if lv != "native"))
+    for platform, block in config["platforms"].items():
+        walls: dict[str, list[float]] = {lv: [] for lv in levels}
+        for _ in range(args.repeats):
+            for level in levels:
+                walls[level].append(training_process(platform, block, max(args.steps, 2), batch,
+                                                     "retain", level)[2])
+        med = {lv: statistics.median(v) for lv, v in walls.items()}
+        print(f"{platform:<8} " + " ".join(f"{med[lv]:>16.4f}" for lv in levels) + " "
+              + " ".join(f"{med[lv] / med['native']:>16.2f}" for lv in levels if lv != "native"))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak resident memory of this benchmark process: {peak:.0f} MiB")
 

@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from nbval_numbers import install as install_nbval_tolerance
 
 from pnnsat.platforms.mrr import LeNet5MRR, MRRPhysics
+
+# nbval compares the summary cells number by number, with a stated tolerance (nbval_numbers.py)
+install_nbval_tolerance()
 
 REPO = Path(__file__).resolve().parents[1]
 SYSTEM_FASHION = Path("/usr/share/datasets/fashion-mnist")

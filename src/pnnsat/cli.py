@@ -18,6 +18,7 @@ import torch
 from .allocator import retain_freed_memory
 from .config import ConfigError
 from .data import DataError, build_cache, load_splits
+from .numerics import verify as verify_numerics
 from .training import TrainSpec, load_model, resolve_torch_device, train_seeds
 
 
@@ -198,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     retain_freed_memory()  # no page faults on every step's temporaries; results unchanged
     try:
+        verify_numerics()  # the pinned kernels (pnnsat.numerics), or one line saying why not
         args.func(args)
     except (ConfigError, DataError, ValueError, KeyError, RuntimeError, FileNotFoundError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err

@@ -26,6 +26,7 @@ from .accuracy import accuracy
 from .data import Splits, load_splits
 from .hardware import SimulatedSystem
 from .methods import TrainingContext, build_method
+from .numerics import verify as verify_numerics
 from .paths import atomic_path
 from .platforms import PNN, get_platform
 
@@ -108,6 +109,7 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
     """
     if threads:
         torch.set_num_threads(int(threads))
+    numerics = verify_numerics()  # the kernels (and thread count) this model is computed with
     dev = resolve_torch_device(torch_device)
     out = Path(out)
     splits: Splits = load_splits(data_cache, spec.train_subset,
@@ -129,7 +131,8 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
     partial = out.with_name(out.name + ".partial")
     if partial.is_file():
         state = torch.load(partial, weights_only=True)
-        if state.get("spec_key") == spec.key():
+        # resume only what was computed the same way (spec and numerics)
+        if state.get("spec_key") == spec.key() and state.get("numerics") == numerics:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             method.load_state_dict(state["method"])
@@ -168,7 +171,8 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
                   f" loss {h['train_loss']:.4f} train {h['train_accuracy']:.4f}"
                   f" val(twin) {h['val_accuracy_twin']:.4f} ({seconds:.1f} s)", flush=True)
         with atomic_path(partial) as tmp:
-            torch.save({"spec_key": spec.key(), "model": model.state_dict(),
+            torch.save({"spec_key": spec.key(), "numerics": numerics,
+                        "model": model.state_dict(),
                         "optimizer": optimizer.state_dict(), "history": history,
                         "method": method.state_dict(),
                         "device_queries": 0 if system is None else system.queries,
@@ -189,6 +193,7 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
         "dataset": splits.dataset,
         "n_train": len(train_x),
         "threads": torch.get_num_threads(),
+        "numerics": numerics,
         "torch": str(torch.__version__),
         "pnnsat": __version__,
         "python": pyplatform.python_version(),

@@ -1,0 +1,94 @@
+"""Run the quick DAG as if on an older CPU and compare its tables with the normal quick run.
+
+    python tests/cpu_levels.py            (make check-cpu-levels; after `make quick`)
+
+One machine imitates an older CPU through the ISA-dispatch variables of the libraries involved
+(:data:`OLDER_CPU`): ATen's kernels, oneDNN's, MKL's code branch, glibc's libm/string variants and
+numpy's SIMD loops. The quick DAG then runs into ``results/quick-older-cpu`` and every table is
+compared with ``results/quick`` cell by cell (wall-clock columns excepted). Identical tables mean
+identical nbval summaries.
+
+Under the pinned numerics (``pnnsat.numerics``, default level avx2) the ATen and oneDNN
+imitations are overridden by the pin (that is what makes an AVX-512 machine compute like an
+AVX2 one); the MKL, glibc and numpy imitations act. Run with ``PNNSAT_NUMERICS=native`` to see
+what the imitation does to unpinned runs: the tables differ.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+#: an SSE4.2-era CPU, as far as each library's dispatch variable reaches
+OLDER_CPU = {
+    "ATEN_CPU_CAPABILITY": "default",
+    "ONEDNN_MAX_CPU_ISA": "SSE41",
+    "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+    "GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX2,-FMA,-AVX,-AVX512F",
+    "NPY_DISABLE_CPU_FEATURES": "AVX512F,AVX2,FMA3,F16C,AVX",
+}
+#: columns that measure the machine, not the result
+WALL_CLOCK = {"wall_time_s"}
+
+
+def older_cpu_env() -> dict[str, str]:
+    """This environment plus :data:`OLDER_CPU` (pinned variables a parent process set are
+    dropped first, so the child pins for itself)."""
+    from pnnsat.numerics import LEVELS
+
+    pinned = {name for level in LEVELS.values() for name in level}
+    env = {k: v for k, v in os.environ.items() if k not in pinned}
+    return {**env, **OLDER_CPU}
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return [{k: v for k, v in row.items() if k not in WALL_CLOCK} for row in csv.DictReader(f)]
+
+
+def compare(reference: Path, other: Path) -> list[str]:
+    """Differences between the tables of two results directories, one line per table."""
+    problems = []
+    tables = sorted((reference / "tables").glob("*.csv"))
+    if not tables:
+        return [f"no tables under {reference / 'tables'}: run `make quick` first"]
+    for table in tables:
+        theirs = other / "tables" / table.name
+        if not theirs.is_file():
+            problems.append(f"{table.name}: missing in {other}")
+            continue
+        a, b = read(table), read(theirs)
+        if len(a) != len(b):
+            problems.append(f"{table.name}: {len(a)} vs {len(b)} rows")
+            continue
+        cells = [(k, x[k], y.get(k)) for x, y in zip(a, b, strict=True) for k in x
+                 if x[k] != y.get(k)]
+        if cells:
+            numeric = [abs(float(u) - float(v)) for _, u, v in cells
+                       if u not in ("", None) and v not in ("", None)]
+            problems.append(f"{table.name}: {len(cells)} of {sum(map(len, a))} cells differ"
+                            + (f", max |difference| {max(numeric):.4g}" if numeric else ""))
+        else:
+            print(f"{table.name}: identical ({len(a)} rows)")
+    return problems
+
+
+def main() -> int:
+    out = "results/quick-older-cpu"
+    print("quick DAG as on an older CPU: " + " ".join(f"{k}={v}" for k, v in OLDER_CPU.items()))
+    subprocess.run([sys.executable, "-m", "snakemake", "-j2", "--workflow-profile",
+                    "profiles/quick", "--quiet", "rules", "--config", f"results_dir={out}",
+                    f"figures_dir={out}/figures"], cwd=REPO, env=older_cpu_env(), check=True)
+    problems = compare(REPO / "results/quick", REPO / out)
+    for line in problems:
+        print(line)
+    print("same tables" if not problems else "TABLES DIFFER")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
