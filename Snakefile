@@ -22,6 +22,7 @@ validate(config, "config/schema.yaml")
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from pnnsat.evaluation import TABLES as EVALUATION_TABLES  # noqa: E402
 from pnnsat.methods import build_method  # noqa: E402
+from pnnsat.numerics import requested_level  # noqa: E402
 from pnnsat.platforms import get_platform  # noqa: E402
 
 # Every (platform, method) option block must build its method: a missing or bad block stops the
@@ -48,7 +49,10 @@ PKG = "src/pnnsat"
 # Library modules each stage depends on: an edit re-runs exactly the stages (and platforms, and
 # methods) that use it. Registries (__init__.py) are left out so adding a platform or a method
 # does not retrain the others.
-COMMON = [f"{PKG}/paths.py", f"{PKG}/data.py", f"{PKG}/platforms/base.py"]
+COMMON = [f"{PKG}/paths.py", f"{PKG}/data.py", f"{PKG}/platforms/base.py", f"{PKG}/numerics.py"]
+# The numerics level (pnnsat.numerics; `import pnnsat` above pinned it for every job): a training
+# parameter, so changing PNNSAT_NUMERICS retrains.
+NUMERICS = requested_level()
 
 
 # Method modules each method's training uses beyond its own (a table, not a branch).
@@ -240,6 +244,7 @@ rule train:
         f"{R}/benchmarks/train/{{platform}}/{{method}}.tsv"
     params:
         spec=train_spec,
+        numerics=NUMERICS,
     threads: config["threads"]
     resources:
         cpu_slots=lambda w, threads: threads,
@@ -264,6 +269,7 @@ rule train_rho:
             SimpleNamespace(platform=w.platform, method="sat"),
             {**config["platforms"][w.platform]["sat"], "rho": float(w.rho)},
         ),
+        numerics=NUMERICS,
     threads: config["threads"]
     resources:
         cpu_slots=lambda w, threads: threads,

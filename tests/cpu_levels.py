@@ -1,6 +1,7 @@
 """Run the quick DAG as if on an older CPU and compare its tables with the normal quick run.
 
     python tests/cpu_levels.py            (make check-cpu-levels; after `make quick`)
+    python tests/cpu_levels.py --reference results/quick-native --out results/quick-older-native
 
 One machine imitates an older CPU through the ISA-dispatch variables of the libraries involved
 (:data:`OLDER_CPU`): ATen's kernels, oneDNN's, MKL's code branch, glibc's libm/string variants and
@@ -16,6 +17,7 @@ what the imitation does to unpinned runs: the tables differ.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import os
 import subprocess
@@ -78,12 +80,17 @@ def compare(reference: Path, other: Path) -> list[str]:
 
 
 def main() -> int:
-    out = "results/quick-older-cpu"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reference", default="results/quick",
+                        help="results of the quick DAG run normally (default: %(default)s)")
+    parser.add_argument("--out", default="results/quick-older-cpu",
+                        help="where the imitated run writes (default: %(default)s)")
+    args = parser.parse_args()
     print("quick DAG as on an older CPU: " + " ".join(f"{k}={v}" for k, v in OLDER_CPU.items()))
     subprocess.run([sys.executable, "-m", "snakemake", "-j2", "--workflow-profile",
-                    "profiles/quick", "--quiet", "rules", "--config", f"results_dir={out}",
-                    f"figures_dir={out}/figures"], cwd=REPO, env=older_cpu_env(), check=True)
-    problems = compare(REPO / "results/quick", REPO / out)
+                    "profiles/quick", "--quiet", "rules", "--config", f"results_dir={args.out}",
+                    f"figures_dir={args.out}/figures"], cwd=REPO, env=older_cpu_env(), check=True)
+    problems = compare(REPO / args.reference, REPO / args.out)
     for line in problems:
         print(line)
     print("same tables" if not problems else "TABLES DIFFER")

@@ -65,9 +65,10 @@ def mismatch(reference: str, test: str) -> str | None:
             return f"text differs near number {i + 1}: reference {a!r}, got {b!r}"
     for i, (a, b) in enumerate(zip(ref_numbers, got_numbers, strict=True)):
         if not number_close(a, b):
-            context = ref_text[i][-30:]
-            return (f"number {i + 1} (after {context!r}): reference {a}, got {b}; allowed: one "
-                    f"unit of the last digit or {RTOL:.1%} of the reference")
+            start = list(NUMBER.finditer(reference))[i].start()
+            line = reference[reference.rfind("\n", 0, start) + 1:].split("\n")[0].strip()
+            return (f"number {i + 1} (in the line {line!r}): reference {a}, got {b}; allowed: "
+                    f"one unit of the last digit or {RTOL:.1%} of the reference")
     return None
 
 

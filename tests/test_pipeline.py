@@ -178,3 +178,24 @@ def test_rho_sweep_on_an_unknown_platform_stops_the_dag(tmp_path):
     result = snakemake("-n", "--configfile", str(bad))
     assert result.returncode != 0
     assert "quantum" in result.stderr + result.stdout
+
+
+def test_changing_the_numerics_level_retrains(monkeypatch):
+    """The level (pnnsat.numerics) is a training parameter: the quick run, done at the default
+    level, is up to date at that level and planned again from training at another."""
+    import os
+
+    from pnnsat.numerics import DEFAULT_LEVEL
+
+    def planned_training_jobs(level):
+        env = {**os.environ, "PNNSAT_NUMERICS": level}
+        result = subprocess.run([*SNAKEMAKE, "-n", "--workflow-profile", "profiles/quick",
+                                 "--quiet", "rules"], capture_output=True, text=True, cwd=REPO,
+                                env=env)
+        assert result.returncode == 0, result.stderr
+        rows = [line.split() for line in result.stdout.splitlines()]
+        return sum(int(r[1]) for r in rows if len(r) == 2 and r[0] in ("train", "train_rho"))
+
+    assert planned_training_jobs(DEFAULT_LEVEL) == 0
+    runs = len(QUICK["platforms"]) * len(QUICK["methods"])
+    assert planned_training_jobs("baseline") >= runs
