@@ -20,7 +20,8 @@ configfile: "config/config.yaml"
 validate(config, "config/schema.yaml")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from pnnsat.evaluation import TABLES as EVALUATION_TABLES  # noqa: E402
+from pnnsat.config import differences, load_config  # noqa: E402
+from pnnsat.evaluation import TABLES as EVALUATION_TABLES, check_sweeps  # noqa: E402
 from pnnsat.methods import build_method  # noqa: E402
 from pnnsat.numerics import requested_level  # noqa: E402
 from pnnsat.platforms import get_platform  # noqa: E402
@@ -33,6 +34,27 @@ for _p in config["platforms"]:
             build_method(_m, config["platforms"][_p].get(_m, {})).validate_for(get_platform(_p))
         except ValueError as err:
             raise ValueError(f"config platforms.{_p}.{_m}: {err}") from None
+
+# Every evaluation sweep is checked now, not after the training hours (key path in the message).
+for _p in config["platforms"]:
+    try:
+        check_sweeps(_p, config["platforms"][_p])
+    except ValueError as err:
+        raise ValueError(f"config {err}") from None
+
+# figures/ holds the committed paper figures: only the documented full run (config.yaml as it
+# is) writes there. A config layered on top (`--configfile my.yaml`, `--config key=value`) that
+# changes anything must name its own results_dir and figures_dir.
+if (Path(workflow.basedir) / config["figures_dir"]).resolve() == (Path(workflow.basedir) / "figures").resolve():
+    _changed = differences(load_config(), config)
+    if _changed:
+        raise ValueError(
+            f"this run's config differs from config/config.yaml ({', '.join(_changed[:5])}) but "
+            "would write into figures/, the committed paper figures. Give your config file its "
+            "own results_dir and figures_dir, or layer it on the quick run: "
+            "--configfile config/quick.yaml my.yaml (--configfile replaces the quick profile's "
+            "config file rather than adding to it)."
+        )
 
 PY = sys.executable  # the interpreter running snakemake (the project's environment)
 # Never oversubscribe the machine: `-j4` on 2 cores would run 4 single-threaded torch jobs on 2

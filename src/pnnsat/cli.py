@@ -22,6 +22,17 @@ from .numerics import verify as verify_numerics
 from .training import TrainSpec, load_model, resolve_torch_device, train_seeds
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (counts of images, iterations, threads, ...)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
 def _json_option(text: str, flag: str) -> Any:
     """Parse a JSON-valued command-line option; bad JSON is one line naming the option."""
     try:
@@ -132,7 +143,7 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("data", help="locate, verify and cache a data set")
     d.add_argument("--dataset", default="fashion-mnist")
     d.add_argument("--out", required=True)
-    d.add_argument("--validation-size", type=int, default=5000)
+    d.add_argument("--validation-size", type=positive_int, default=5000)
     d.add_argument("--split-seed", type=int, default=1234)
     d.add_argument("--data-dir", default="data")
     d.set_defaults(func=_cmd_data)
@@ -143,7 +154,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, nargs="+", help="one model file per seed")
     t.add_argument("--seeds", type=int, nargs="+", default=None,
                    help="train these seeds one after another in this process")
-    t.add_argument("--threads", type=int, default=None)
+    t.add_argument("--threads", type=positive_int, default=None)
     t.add_argument("--torch-device", default="cpu")
     t.set_defaults(func=_cmd_train)
 
@@ -155,8 +166,8 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, nargs="+",
                    help="one CSV per table and model, named <table>.csv, model by model "
                    "(see pnnsat.evaluation.TABLES)")
-    e.add_argument("--threads", type=int, default=None)
-    e.add_argument("--test-subset", type=int, default=None,
+    e.add_argument("--threads", type=positive_int, default=None)
+    e.add_argument("--test-subset", type=positive_int, default=None,
                    help="first n test images only (quick runs); default: the full test split")
     e.add_argument("--torch-device", default="cpu", help="auto | cpu | cuda")
     e.set_defaults(func=_cmd_evaluate)
@@ -167,12 +178,12 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("--out", required=True)
     h.add_argument("--landscape-out", required=True)
     h.add_argument("--landscape-methods", nargs="*", default=["bp", "sat"])
-    h.add_argument("--images", type=int, default=256, help="training images used")
-    h.add_argument("--iterations", type=int, default=10, help="power-iteration steps")
-    h.add_argument("--samples", type=int, default=10, help="Hutchinson samples")
+    h.add_argument("--images", type=positive_int, default=256, help="training images used")
+    h.add_argument("--iterations", type=positive_int, default=10, help="power-iteration steps")
+    h.add_argument("--samples", type=positive_int, default=10, help="Hutchinson samples")
     h.add_argument("--span", type=float, default=1.0, help="landscape half-width (filter units)")
-    h.add_argument("--steps", type=int, default=11, help="landscape points per axis")
-    h.add_argument("--threads", type=int, default=None)
+    h.add_argument("--steps", type=positive_int, default=11, help="landscape points per axis")
+    h.add_argument("--threads", type=positive_int, default=None)
     h.set_defaults(func=_cmd_sharpness)
 
     r = sub.add_parser("rho-sweep", help="figS1: accuracy and lambda_max of SAT models vs rho")
@@ -181,11 +192,12 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True)
     r.add_argument("--fresh", required=True,
                    help='JSON: fresh chips, e.g. {"devices": 3, "first_seed": 10000}')
-    r.add_argument("--images", type=int, default=256, help="training images for lambda_max")
-    r.add_argument("--iterations", type=int, default=10, help="power-iteration steps")
-    r.add_argument("--test-subset", type=int, default=None,
+    r.add_argument("--images", type=positive_int, default=256,
+                   help="training images for lambda_max")
+    r.add_argument("--iterations", type=positive_int, default=10, help="power-iteration steps")
+    r.add_argument("--test-subset", type=positive_int, default=None,
                    help="first n test images only (quick runs); default: the full test split")
-    r.add_argument("--threads", type=int, default=None)
+    r.add_argument("--threads", type=positive_int, default=None)
     r.set_defaults(func=_cmd_rho_sweep)
 
     g = sub.add_parser("gather", help="concatenate tidy tables")

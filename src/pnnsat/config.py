@@ -34,6 +34,19 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
+def differences(base: Mapping[str, Any], other: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Key paths (``training.epochs``) whose values differ between two configs."""
+    out = []
+    for key in sorted(set(base) | set(other), key=str):
+        path = f"{prefix}{key}"
+        a, b = base.get(key), other.get(key)
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            out += differences(a, b, path + ".")
+        elif a != b:
+            out.append(path)
+    return out
+
+
 def _key_path(error: Any) -> str:
     parts = [f"[{p}]" if isinstance(p, int) else str(p) for p in error.absolute_path]
     return ".".join(parts).replace(".[", "[") or "<top level>"
@@ -60,7 +73,10 @@ def load_config(*paths: str | Path) -> dict[str, Any]:
     for path in files:
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist.")
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if loaded is None:
+            raise ConfigError(f"config file {path} is empty; give the keys it overrides, e.g. "
+                              "'training: {epochs: 1}'.")
         if not isinstance(loaded, Mapping):
             raise ConfigError(f"{path}: top level must be a mapping of keys to values.")
         config = deep_merge(config, loaded)

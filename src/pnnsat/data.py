@@ -17,6 +17,7 @@ import os
 import struct
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,8 +137,9 @@ def _read_bytes(path: Path) -> bytes:
     if path.suffix == ".gz":
         try:
             return gzip.decompress(data)
-        except (OSError, EOFError) as err:
-            raise DataError(f"{path}: corrupt or truncated gzip file ({err}).") from err
+        except (OSError, EOFError, zlib.error) as err:  # zlib.error: a corrupt deflate stream
+            raise DataError(f"{path}: corrupt or truncated gzip file ({err}); delete it and "
+                            "reinstall or re-download the data set.") from err
     return data
 
 
@@ -171,8 +173,8 @@ def _candidates(info: DatasetInfo, spec: IdxFile, data_dir: Path) -> list[Path]:
     return [f / (spec.name + ext) for f in folders for ext in (".gz", "")]
 
 
-def _download(info: DatasetInfo, spec: IdxFile, target: Path) -> Path | None:
-    errors = []
+def _download(info: DatasetInfo, spec: IdxFile, target: Path, errors: list[str]) -> Path | None:
+    """Fetch ``spec`` from the data set's mirrors; each failure is appended to ``errors``."""
     for mirror in info.mirrors:
         url = mirror + spec.name + ".gz"
         try:
@@ -199,15 +201,17 @@ def locate(name: str, data_dir: str | Path = "data", download: bool = True) -> d
                 break
         else:
             target = data_dir / info.name / (spec.name + ".gz")
+            errors: list[str] = []
             if download and os.environ.get("PNNSAT_OFFLINE") != "1":
-                got = _download(info, spec, target)
+                got = _download(info, spec, target, errors)
                 if got is not None:
                     found[role] = got
                     continue
             searched = ", ".join(str(p.parent) for p in _candidates(info, spec, data_dir)[::2])
             raise DataError(
                 f"Data set {name!r}: file {spec.name}(.gz) not found in {searched}"
-                f"{' and could not be downloaded' if download else ''}. {info.install_hint}"
+                f"{' and could not be downloaded' if download else ''}"
+                f"{' (' + '; '.join(errors) + ')' if errors else ''}. {info.install_hint}"
             )
     return found
 
@@ -223,6 +227,11 @@ class Splits:
     test_x: torch.Tensor
     test_y: torch.Tensor
     dataset: str
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes (10 for both supported data sets, Fashion-MNIST and MNIST)."""
+        return 10
 
 
 def build_cache(name: str, out: str | Path, validation_size: int, split_seed: int,

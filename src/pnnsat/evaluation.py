@@ -80,7 +80,11 @@ def training_rows(meta: dict[str, Any]) -> list[dict[str, Any]]:
              "epochs": meta["epochs"], "n_train": meta["n_train"],
              "wall_time_s": meta["wall_time_s"], "device_queries": meta["device_queries"],
              "threads": meta["threads"], "train_loss": last.get("train_loss"),
-             "val_accuracy_twin": last.get("val_accuracy_twin")}]
+             "val_accuracy_twin": last.get("val_accuracy_twin"),
+             # did it learn (pnnsat.accuracy.above_chance on what it trained on); models from
+             # before this flag existed count as learned
+             "val_accuracy_target": meta.get("val_accuracy_target", last.get("val_accuracy_twin")),
+             "learned": bool(meta.get("learned", True))}]
 
 
 #: table name -> (key of the platform's config block holding its sweep, or None; row builder
@@ -91,6 +95,38 @@ TABLES: dict[str, tuple[str | None, Callable[..., list[dict[str, Any]]]]] = {
     "alignment": ("alignment", alignment_rows),
     "cross_device": ("cross_device", cross_device_rows),
 }
+
+
+def check_sweeps(platform_name: str, block: Mapping[str, Any]) -> None:
+    """Check a platform's evaluation sweeps before any work (the Snakefile calls this at parse
+    time): alignment axes are fields of the platform's perturbation, cross-device grid names are
+    fields of its fabrication model, ΔT = 0 (the nominal point every table is read at) is in
+    the drift sweep, and the fresh chips' seeds exclude device A's. Raises ValueError naming the
+    key path and what is allowed."""
+    from dataclasses import fields
+
+    platform = get_platform(platform_name)
+    where = f"platforms.{platform_name}"
+    axes = {f.name for f in fields(platform.perturbation)} - {platform.drift_field}
+    unknown = sorted(set(block.get("alignment", {})) - axes)
+    if unknown:
+        raise ValueError(f"{where}.alignment names {unknown}, not misalignments of "
+                         f"{platform.perturbation.__name__}; allowed: {sorted(axes)}.")
+    if 0 not in [float(t) for t in block.get("thermal_drift_K", [])]:
+        raise ValueError(f"{where}.thermal_drift_K = {block.get('thermal_drift_K')} lacks 0.0, "
+                         "the nominal point every figure compares against; add it.")
+    cross = block.get("cross_device", {})
+    known = {f.name for f in fields(platform.fabrication(block))}
+    unknown = sorted(set(cross.get("grid", {})) - known)
+    if unknown:
+        raise ValueError(f"{where}.cross_device.grid names {unknown}, not fields of the "
+                         f"fabrication model; allowed: {sorted(known)}.")
+    if cross:
+        first, k = int(cross["first_seed"]), int(cross["devices"])
+        device_seed = int(block.get("device", {}).get("seed", 0))
+        if first <= device_seed < first + k:
+            raise ValueError(f"{where}.cross_device seeds {first}..{first + k - 1} include "
+                             f"device A's seed {device_seed}; move first_seed.")
 
 
 def evaluate_model(model: PNN, meta: dict[str, Any], splits: Splits,

@@ -80,9 +80,25 @@ def method_color(method: str) -> str:
     return METHODS_STYLE.get(method, (method, "#777777"))[1]
 
 
+#: models this process's tables left out because they did not learn (see reports.read_table);
+#: save_figure prints them under the figure.
+EXCLUDED: list[str] = []
+
+
+def note_excluded(description: str) -> None:
+    """Record (once) a model left out of this figure, e.g. "MZI nat seed 0 (val. 11 %)"."""
+    if description not in EXCLUDED:
+        EXCLUDED.append(description)
+
+
 def save_figure(fig: plt.Figure, name: str, figures_dir: str | Path = "figures") -> list[Path]:
     """Write ``<figures_dir>/<name>.pdf`` and ``.png`` atomically, without dates or versions in
-    their metadata, so that rerunning on the same data gives byte-identical files."""
+    their metadata, so that rerunning on the same data gives byte-identical files. Models left
+    out because they did not learn (:data:`EXCLUDED`) are named in a footnote on the figure."""
+    if EXCLUDED:
+        fig.text(0.01, 0.002, "Left out, did not learn (chance-level validation accuracy): "
+                 + "; ".join(EXCLUDED), fontsize=6, color="#B00000", ha="left", va="bottom",
+                 wrap=True)
     folder = resolve(figures_dir)
     written = []
     for ext, metadata in (("pdf", {"CreationDate": None, "ModDate": None, "Producer": None,

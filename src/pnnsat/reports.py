@@ -3,10 +3,80 @@ these only read ``results/<run>/tables/*.csv``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from .methods import METHODS
-from .plotting import mean_ci95
+from .paths import resolve
+from .plotting import PLATFORM_LABELS, mean_ci95, note_excluded
+
+#: columns that name one trained model in every table
+MODEL_KEYS = ["platform", "method", "seed"]
+
+
+class ParameterError(ValueError):
+    """A bad notebook parameter. Jupyter shows it as one line, without a traceback."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook for custom error display
+        return [f"ParameterError: {self}"]
+
+
+def check_parameters(results_dir: str | Path, platforms: list[str],
+                     methods: list[str] | None = None) -> None:
+    """Check a figure notebook's parameters before it reads anything (one line if wrong)."""
+    from .platforms import PLATFORMS
+
+    checks = [("platforms", platforms, PLATFORMS)]
+    checks += [("methods", methods, METHODS)] if methods is not None else []
+    for name, values, known in checks:
+        if isinstance(values, str) or not values:
+            raise ParameterError(f"{name} = {values!r}: give a non-empty list, e.g. "
+                                 f"{list(known)[:2]}.")
+        unknown = [v for v in values if v not in known]
+        if unknown:
+            raise ParameterError(f"{name} = {values!r}: unknown {unknown}; known: "
+                                 f"{', '.join(known)}.")
+    tables = resolve(results_dir) / "tables"
+    if not tables.is_dir():
+        raise ParameterError(f"results_dir = {str(results_dir)!r} has no tables/ ({tables}): run "
+                             "the pipeline first (README), or set results_dir to a finished run, "
+                             "e.g. 'results/full'.")
+
+
+def read_table(results_dir: str | Path, name: str) -> pd.DataFrame:
+    """``results/<run>/tables/<name>.csv`` without the rows of models that did not learn.
+
+    A model did not learn when its validation accuracy on what it trained on is chance level
+    (``learned`` in ``training.csv``, or in the table itself for models outside the method
+    matrix, such as the ρ sweep's). Each one left out is printed and recorded for the figure's
+    footnote (:func:`pnnsat.plotting.note_excluded`): a broken model never reads as a result.
+    """
+    tables = resolve(results_dir) / "tables"
+    path = tables / f"{name}.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: run the pipeline for {results_dir} "
+                                "first (see the README), or point results_dir at a finished run.")
+    frame = pd.read_csv(path)
+    columns = list(frame.columns)
+    if "learned" not in frame and (tables / "training.csv").is_file():
+        training = pd.read_csv(tables / "training.csv")
+        if "learned" in training and set(MODEL_KEYS) <= set(frame.columns):
+            flags = training[MODEL_KEYS + ["learned", "val_accuracy_target"]]
+            frame = frame.merge(flags, on=MODEL_KEYS, how="left")
+            frame["learned"] = frame["learned"].fillna(True)
+    if "learned" not in frame:  # tables from before the flag existed: every model counts
+        return frame
+    bad = frame[~frame["learned"].astype(bool)]
+    keys = [k for k in MODEL_KEYS + ["rho"] if k in bad]
+    for _, row in bad.drop_duplicates(keys).iterrows():
+        what = (f"{PLATFORM_LABELS.get(row.platform, row.platform)} {row.method}"
+                + (f" (ρ = {row.rho:g})" if "rho" in keys else "") + f" seed {row.seed}")
+        if "val_accuracy_target" in row and pd.notna(row.val_accuracy_target):
+            what += f" (validation {100 * row.val_accuracy_target:.0f} %)"
+        print(f"left out of this figure, did not learn: {what}")
+        note_excluded(what)
+    return frame.loc[frame["learned"].astype(bool), columns].reset_index(drop=True)
 
 
 def method_matrix(thermal_drift: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:

@@ -63,5 +63,7 @@ def rho_sweep_rows(models: Sequence[tuple[PNN, dict[str, Any]]], splits: Splits,
                          "rho": model_rho(meta), "seed": meta["seed"], "target": target,
                          "device_seed": device_seed,
                          "accuracy": head_accuracy(model, h, splits.test_y, device),
-                         "lambda_max": lam, "n_test": len(splits.test_y)})
+                         "lambda_max": lam, "n_test": len(splits.test_y),
+                         "learned": bool(meta.get("learned", True)),
+                         "val_accuracy_target": meta.get("val_accuracy_target")})
     return rows

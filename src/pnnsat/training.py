@@ -10,6 +10,7 @@ one (the shuffle of epoch e depends only on (seed, e)).
 from __future__ import annotations
 
 import json
+import math
 import platform as pyplatform
 import time
 from collections.abc import Mapping, Sequence
@@ -22,7 +23,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import __version__
-from .accuracy import accuracy
+from .accuracy import above_chance, accuracy
 from .data import Splits, load_splits
 from .hardware import SimulatedSystem
 from .methods import TrainingContext, build_method
@@ -129,8 +130,8 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
     start_epoch, wall_before = 0, 0.0
 
     partial = out.with_name(out.name + ".partial")
-    if partial.is_file():
-        state = torch.load(partial, weights_only=True)
+    state = _read_checkpoint(partial) if partial.is_file() else {}
+    if state:
         # resume only what was computed the same way (spec and numerics)
         if state.get("spec_key") == spec.key() and state.get("numerics") == numerics:
             model.load_state_dict(state["model"])
@@ -154,6 +155,13 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
             idx = order[i:i + spec.batch_size]
             x, y = train_x[idx], train_y[idx]
             result = method.step(model, x, y, optimizer, F.cross_entropy)
+            if not math.isfinite(result.loss):
+                raise TrainingDiverged(
+                    f"{spec.platform}/{spec.method}/seed{spec.seed} diverged: loss "
+                    f"{result.loss} at epoch {epoch + 1}, step {i // spec.batch_size + 1}. "
+                    + (f"The last good checkpoint ({partial}, epoch {epoch}) is kept. "
+                       if partial.is_file() else "")
+                    + "Lower training.lr (or the method's step size, e.g. sat.rho) and rerun.")
             total_loss += result.loss * len(idx)
             correct += int((result.outputs.argmax(1) == y).sum())
         seconds = time.perf_counter() - epoch_start
@@ -178,6 +186,17 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
                         "device_queries": 0 if system is None else system.queries,
                         "epoch": epoch + 1, "wall": wall_before + time.perf_counter() - t0}, tmp)
 
+    # Did it learn? Validation accuracy on what it trained on (the twin offline, device A in
+    # situ), against chance (see pnnsat.accuracy.above_chance).
+    target = "device" if system is not None else "twin"
+    val_target = (accuracy(model, splits.val_x, splits.val_y, device=device_a)
+                  if system is not None else history[-1]["val_accuracy_twin"])
+    learned = above_chance(val_target, len(splits.val_y), splits.n_classes)
+    if not learned:
+        print(f"[{spec.platform}/{spec.method}/seed{spec.seed}] WARNING: did not learn: "
+              f"validation accuracy on the {target} {val_target:.3f} is chance level "
+              f"(1/{splits.n_classes} = {1 / splits.n_classes:.3f}, {len(splits.val_y)} images);"
+              " its tables are kept and its figures leave it out, saying so.", flush=True)
     meta = {
         "spec": asdict(spec),
         "platform": spec.platform,
@@ -190,6 +209,8 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
         # forward measurements on device A, in samples × physical layers (0: in silico)
         "device_queries": 0 if system is None else system.queries,
         "in_situ": method.in_situ,
+        "val_accuracy_target": val_target,
+        "learned": learned,
         "dataset": splits.dataset,
         "n_train": len(train_x),
         "threads": torch.get_num_threads(),
@@ -220,6 +241,25 @@ def train_seeds(specs: Sequence[TrainSpec], data_cache: str | Path, outs: Sequen
     return metas
 
 
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite (one line: model, epoch, step, what to do)."""
+
+
+def _read_checkpoint(path: Path) -> dict[str, Any]:
+    """The resume checkpoint, or {} after discarding one that cannot be read (named)."""
+    try:
+        state = torch.load(path, weights_only=True)
+        if not isinstance(state, dict) or "epoch" not in state:
+            raise ValueError("not a pnnsat training checkpoint")
+        return state
+    except Exception as err:  # a truncated or foreign file: start again rather than block
+        print(f"discarding unreadable checkpoint {path} ({type(err).__name__}: "
+              f"{str(err).splitlines()[0] if str(err) else ''}); training from the start.",
+              flush=True)
+        path.unlink(missing_ok=True)
+        return {}
+
+
 def load_model(path: str | Path, map_location: str = "cpu") -> tuple[PNN, dict[str, Any]]:
     """Rebuild a trained model from a file written by :func:`train`."""
     path = Path(path)
@@ -229,8 +269,9 @@ def load_model(path: str | Path, map_location: str = "cpu") -> tuple[PNN, dict[s
     except FileNotFoundError:
         raise
     except Exception as err:
-        raise RuntimeError(f"{path} is not a readable pnnsat model ({err}); delete it and rerun "
-                           "the training rule.") from err
+        raise RuntimeError(f"{path} is not a readable pnnsat model ({err}); retrain it with "
+                           f"`snakemake -j4 --forcerun {path}` (add the run's --workflow-profile "
+                           "or --configfile); its evaluation tables and figures follow.") from err
     model = get_platform(spec.platform).build_model(spec.platform_config)
     model.load_state_dict(payload["state_dict"])
     model.eval()

@@ -1,0 +1,255 @@
+"""No silent wrong result: diverged or chance-level training, configs that would run the wrong
+run or fail late, unreadable checkpoints and models, bad notebook parameters, bad CLI counts.
+One test (or more) per case of the reliability issue."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+import torch
+from conftest import REPO
+
+import pnnsat.training as training
+from pnnsat import plotting
+from pnnsat.accuracy import above_chance
+from pnnsat.config import ConfigError, load_config
+from pnnsat.data import DataError, locate
+from pnnsat.evaluation import check_sweeps, training_rows
+from pnnsat.reports import ParameterError, check_parameters, read_table
+from pnnsat.training import TrainingDiverged, TrainSpec, load_model, train
+
+BLOCK = {"physics": {}, "device": {"seed": 1, "resonance_sigma_nm": 0.08, "crosstalk_kappa": 0.05}}
+
+
+def spec(lr=3e-3, epochs=2):
+    return TrainSpec(platform="mrr", method="bp", seed=3, platform_config=BLOCK, epochs=epochs,
+                     batch_size=64, lr=lr)
+
+
+def snakemake(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+# 1. diverged or chance-level training -------------------------------------------------------
+
+def test_non_finite_loss_stops_training_naming_model_epoch_and_step(synthetic_cache, tmp_path,
+                                                                    monkeypatch):
+    """The loss turns NaN in epoch 2, step 3: training stops there, names it, writes no model
+    and keeps epoch 1's checkpoint."""
+    real = training.build_method
+
+    def nan_after(name, options):
+        method, calls = real(name, options), {"n": 0}
+        step = method.step
+
+        def poisoned(*args, **kwargs):
+            calls["n"] += 1
+            result = step(*args, **kwargs)
+            return dataclasses.replace(result, loss=float("nan")) if calls["n"] == 8 + 3 else result
+
+        method.step = poisoned
+        return method
+
+    monkeypatch.setattr(training, "build_method", nan_after)
+    out = tmp_path / "m.pt"
+    with pytest.raises(TrainingDiverged, match=r"mrr/bp/seed3 diverged: loss nan at epoch 2, "
+                                               r"step 3.*m\.pt\.partial, epoch 1\) is kept"):
+        train(spec(), synthetic_cache, out, progress=False)
+    assert not out.exists() and (tmp_path / "m.pt.partial").is_file()
+
+
+def test_exploding_learning_rate_fails_from_the_cli(synthetic_cache, tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "pnnsat", "train", "--spec",
+         '{"platform": "mrr", "method": "bp", "seed": 0, "platform_config": {}, "epochs": 1, '
+         '"batch_size": 64, "lr": 1e30}', "--data", str(synthetic_cache), "--out",
+         str(tmp_path / "m.pt")], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 2 and not (tmp_path / "m.pt").exists()
+    assert "diverged: loss" in out.stderr and "Lower training.lr" in out.stderr
+
+
+def test_above_chance_is_a_binomial_test():
+    assert above_chance(0.13, 1000, 10) and not above_chance(0.125, 1000, 10)
+    assert not above_chance(0.3, 4, 10)  # 4 images prove nothing
+    assert above_chance(0.9, 64, 10)
+
+
+def test_chance_level_model_is_flagged_and_left_out_of_figures(synthetic_cache, tmp_path,
+                                                               capsys):
+    meta = train(spec(lr=1e-12, epochs=1), synthetic_cache, tmp_path / "m.pt", progress=False)
+    assert meta["learned"] is False and meta["val_accuracy_target"] < 0.3
+    assert "WARNING: did not learn" in capsys.readouterr().out
+    good = train(spec(), synthetic_cache, tmp_path / "g.pt", progress=False)
+    assert good["learned"] is True
+    bad_row, good_row = training_rows(meta)[0], training_rows({**good, "seed": 4})[0]
+    assert bad_row["learned"] is False and good_row["learned"] is True
+    tables = tmp_path / "run/tables"
+    tables.mkdir(parents=True)
+    pd.DataFrame([bad_row, good_row]).to_csv(tables / "training.csv", index=False)
+    pd.DataFrame([{"platform": "mrr", "method": "bp", "seed": s, "target": "device",
+                   "delta_T_K": 0.0, "accuracy": 0.5} for s in (3, 4)]).to_csv(
+        tables / "thermal_drift.csv", index=False)
+    plotting.EXCLUDED.clear()
+    try:
+        drift = read_table(tmp_path / "run", "thermal_drift")
+        assert list(drift.seed) == [4] and list(drift.columns)[-1] == "accuracy"
+        assert "left out of this figure, did not learn: MRR weight bank bp seed 3" in \
+            capsys.readouterr().out
+        fig = plt.figure()
+        plotting.save_figure(fig, "f", tmp_path / "figs")
+        assert any("did not learn" in t.get_text() and "bp seed 3" in t.get_text()
+                   for t in fig.texts)
+        plt.close(fig)
+    finally:
+        plotting.EXCLUDED.clear()
+
+
+# 2. a config layered on top must not write the paper figures --------------------------------
+
+def test_extra_config_file_does_not_overwrite_the_paper_figures(tmp_path):
+    mine = tmp_path / "my.yaml"
+    mine.write_text("training: {epochs: 1}\n")
+    result = snakemake("-n", "-j2", "--workflow-profile", "profiles/quick", "--configfile",
+                       str(mine))
+    assert result.returncode != 0
+    said = result.stdout + result.stderr
+    assert "would write into figures/" in said and "training.epochs" in said
+    layered = snakemake("-n", "-j2", "--quiet", "rules", "--configfile", "config/quick.yaml",
+                        str(mine))
+    assert layered.returncode == 0, layered.stderr
+
+
+# 3. corrupt gzip (see also test_data) ---------------------------------------------------------
+
+def test_corrupt_deflate_stream_is_named(tmp_path):
+    import gzip
+
+    from pnnsat.data import _read_bytes
+
+    raw = bytearray(gzip.compress(bytes(range(256)) * 400))
+    raw[len(raw) // 2: len(raw) // 2 + 40] = bytes(40)  # damage the compressed body
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match="t10k-images-idx3-ubyte.gz: corrupt or truncated gzip"):
+        _read_bytes(path)
+
+
+# 4. config errors surface before any work ------------------------------------------------------
+
+@pytest.mark.parametrize("platform,change,message", [
+    ("d2nn", {"alignment": {"rotation_dge": [1.0]}}, r"platforms.d2nn.alignment names "
+                                                     r"\['rotation_dge'\].*rotation_deg"),
+    ("mzi", {"cross_device": {"devices": 2, "first_seed": 10000, "grid": {"phase_sigma": [0.1]}}},
+     r"platforms.mzi.cross_device.grid names \['phase_sigma'\].*phase_sigma_rad"),
+    ("mrr", {"thermal_drift_K": [1.0, 2.0]}, r"platforms.mrr.thermal_drift_K .* lacks 0.0"),
+    ("mrr", {"cross_device": {"devices": 3, "first_seed": 2023, "grid": {}}},
+     r"include device A's seed 2024"),
+])
+def test_evaluation_sweeps_are_checked_before_any_work(platform, change, message):
+    block = {**load_config()["platforms"][platform], **change}
+    with pytest.raises(ValueError, match=message):
+        check_sweeps(platform, block)
+
+
+def test_misspelt_sweep_stops_the_dry_run(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("platforms: {d2nn: {alignment: {rotation_dge: [1.0]}}}\n")
+    result = snakemake("-n", "--configfile", "config/quick.yaml", str(bad))
+    assert result.returncode != 0 and "rotation_dge" in result.stdout + result.stderr
+
+
+def test_every_configured_sweep_passes_the_check():
+    for path in ((), ("config/quick.yaml",), ("config/paper.yaml",)):
+        config = load_config(*path)
+        for platform, block in config["platforms"].items():
+            check_sweeps(platform, block)
+
+
+# 5. a truncated model: the advice works -------------------------------------------------------
+
+def test_truncated_model_message_gives_a_command_that_retrains_it(synthetic_cache, tmp_path):
+    train(spec(epochs=1), synthetic_cache, tmp_path / "m.pt", progress=False)
+    data = (tmp_path / "m.pt").read_bytes()
+    (tmp_path / "m.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(RuntimeError, match=r"snakemake -j4 --forcerun .*m\.pt"):
+        load_model(tmp_path / "m.pt")
+
+
+@pytest.mark.skipif(not (REPO / "results/quick/models/mrr/bp/seed0.pt").is_file(),
+                    reason="needs the quick run (make test runs it first)")
+def test_forcerun_of_a_model_plans_its_training_and_everything_downstream():
+    result = snakemake("-n", "--workflow-profile", "profiles/quick", "--quiet", "rules",
+                       "--forcerun", "results/quick/models/mrr/bp/seed0.pt")
+    assert result.returncode == 0, result.stderr
+    planned = {line.split()[0] for line in result.stdout.splitlines() if len(line.split()) == 2}
+    assert {"train", "evaluate", "gather", "figure"} <= planned
+
+
+# 6. a corrupt resume checkpoint is named and discarded ----------------------------------------
+
+def test_corrupt_checkpoint_is_discarded_and_training_completes(synthetic_cache, tmp_path, capsys):
+    (tmp_path / "m.pt.partial").write_bytes(b"not a checkpoint")
+    meta = train(spec(epochs=1), synthetic_cache, tmp_path / "m.pt", progress=False)
+    assert [h["epoch"] for h in meta["history"]] == [1]
+    assert f"discarding unreadable checkpoint {tmp_path / 'm.pt.partial'}" in \
+        capsys.readouterr().out
+    assert torch.load(tmp_path / "m.pt")["meta"]["epochs"] == 1
+
+
+# 7. notebook parameters ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"platforms": ["mrr", "quantum"], "methods": ["bp"]}, "unknown \\['quantum'\\]"),
+    ({"platforms": "mrr", "methods": ["bp"]}, "give a non-empty list"),
+    ({"platforms": ["mrr"], "methods": ["sgd"]}, "methods = \\['sgd'\\]: unknown"),
+])
+def test_bad_notebook_parameters_are_one_line(kwargs, message, tmp_path):
+    (tmp_path / "tables").mkdir()
+    with pytest.raises(ParameterError, match=message) as err:
+        check_parameters(tmp_path, **kwargs)
+    assert len(err.value._render_traceback_()) == 1  # how Jupyter shows it: one line
+
+
+def test_notebook_pointed_at_a_missing_run_says_so(tmp_path):
+    with pytest.raises(ParameterError, match="has no tables/.*run the pipeline first"):
+        check_parameters(tmp_path / "nowhere", ["mrr"], ["bp"])
+
+
+# 9. minor ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [
+    ["sharpness", "--images", "0", "--models", "m", "--data", "d", "--out", "o",
+     "--landscape-out", "l"],
+    ["evaluate", "--model", "m", "--data", "d", "--sweeps", "{}", "--out", "o",
+     "--test-subset", "0"],
+])
+def test_zero_counts_are_refused_by_the_cli(argv):
+    out = subprocess.run([sys.executable, "-m", "pnnsat", *argv], capture_output=True, text=True,
+                         cwd=REPO)
+    assert out.returncode == 2 and "must be >= 1" in out.stderr
+
+
+def test_empty_config_file_is_named(tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing\n")
+    with pytest.raises(ConfigError, match="empty.yaml is empty"):
+        load_config(empty)
+
+
+def test_missing_data_message_carries_the_download_error(tmp_path, monkeypatch):
+    import urllib.error
+    import urllib.request
+
+    def refuse(url, timeout):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    monkeypatch.delenv("PNNSAT_OFFLINE", raising=False)
+    with pytest.raises(DataError, match="could not be downloaded.*no route to host"):
+        locate("mnist", tmp_path)
