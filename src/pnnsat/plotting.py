@@ -7,7 +7,6 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -62,8 +61,10 @@ def summarise(frame: pd.DataFrame, by: Sequence[str], value: str = "accuracy") -
 
 
 def use_style() -> None:
-    """Apply the project's matplotlib style (readable at column width, no date in outputs)."""
-    matplotlib.use("Agg", force=False)
+    """Apply the project's matplotlib style (readable at column width, no date in outputs).
+
+    The backend is left alone: Jupyter's inline backend shows each figure under its cell (and
+    papermill keeps it in the executed notebook); a script without a display gets Agg."""
     plt.rcParams.update({
         "figure.dpi": 150, "savefig.dpi": 300, "font.size": 8, "axes.titlesize": 9,
         "axes.labelsize": 8, "legend.fontsize": 7, "xtick.labelsize": 7, "ytick.labelsize": 7,
