@@ -33,7 +33,9 @@ def test_source_notebook_is_clean_and_parameterised(path):
     for node in ast.parse(params[0].source).body:
         values[node.targets[0].id] = ast.literal_eval(node.value)
     assert values["results_dir"] == QUICK["results_dir"]
-    assert values["figures_dir"] == QUICK["figures_dir"]
+    # a hand run (or nbval) saves to a scratch folder, never over a pipeline run's figures
+    assert values["figures_dir"] == "results/by-hand/figures"
+    assert values["figures_dir"] not in {QUICK["figures_dir"], load_config()["figures_dir"]}
     assert values["platforms"] and set(values["platforms"]) <= set(QUICK["platforms"])
     checked = [c for c in nb.cells if "nbval-check-output" in c.metadata.get("tags", [])]
     assert len(checked) == 1, "exactly one summary cell is compared by nbval"

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm  # jobs run in a terminal; tqdm.auto warns in kernels without ipywidgets
 
 from . import __version__
 from .accuracy import above_chance, accuracy
