@@ -13,18 +13,24 @@ import pandas as pd
 
 from .paths import atomic_path, resolve
 
-#: method id -> (label, colour); Okabe–Ito palette (colour-blind safe), fixed across all figures.
-METHODS_STYLE: dict[str, tuple[str, str]] = {
-    "bp": ("BP (in silico)", "#000000"),
-    "nat": ("NAT", "#E69F00"),
-    "hat": ("HAT", "#56B4E9"),
-    "pat": ("PAT (in situ)", "#009E73"),
-    "dat": ("DAT (in situ)", "#0072B2"),
-    "sat": ("SAT (in silico)", "#D55E00"),
-    "sat_pat": ("SAT+PAT (in situ)", "#CC79A7"),
+#: method id -> (label, colour, marker); Okabe–Ito palette (colour-blind safe), fixed across all
+#: figures. The family (in silico / in situ, from the method registry) sets the line style.
+METHODS_STYLE: dict[str, tuple[str, str, str]] = {
+    "bp": ("BP", "#000000", "o"),
+    "nat": ("NAT", "#E69F00", "s"),
+    "hat": ("HAT", "#56B4E9", "^"),
+    "sat": ("SAT", "#D55E00", "D"),
+    "pat": ("PAT", "#009E73", "v"),
+    "dat": ("DAT", "#0072B2", "P"),
+    "sat_pat": ("SAT+PAT", "#CC79A7", "X"),
 }
+FAMILY_LINESTYLE = {"in silico": "-", "in situ": "--"}
+#: curve plots draw the 95 % band of these methods only (the paper's comparison); seven
+#: overlapping bands are unreadable
+BAND_METHODS = ("bp", "sat")
+#: legend title of curve plots that use method_style
+STYLE_NOTE = "solid: in silico, dashed: in situ; bands: 95 % interval (BP, SAT)"
 PLATFORM_LABELS = {"mrr": "MRR weight bank", "mzi": "MZI mesh", "d2nn": "Diffractive (D2NN)"}
-COLUMN_WIDTH_IN = 3.4  # one journal column (inches)
 
 # t_{0.975, df} for df = 1..30; beyond 30 a Cornish–Fisher expansion is accurate to 1e-3.
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
@@ -74,11 +80,29 @@ def use_style() -> None:
 
 
 def method_label(method: str) -> str:
-    return METHODS_STYLE.get(method, (method, "#777777"))[0]
+    return METHODS_STYLE.get(method, (method, "#777777", "o"))[0]
 
 
 def method_color(method: str) -> str:
-    return METHODS_STYLE.get(method, (method, "#777777"))[1]
+    return METHODS_STYLE.get(method, (method, "#777777", "o"))[1]
+
+
+def method_style(method: str) -> dict[str, str]:
+    """Keyword arguments for ``ax.plot``: colour and marker of the method, line style of its
+    family (solid in silico, dashed in situ), label."""
+    from .methods import METHODS
+
+    label, colour, marker = METHODS_STYLE.get(method, (method, "#777777", "o"))
+    family = METHODS[method][0] if method in METHODS else "in silico"
+    return {"color": colour, "marker": marker, "linestyle": FAMILY_LINESTYLE[family],
+            "label": label}
+
+
+def panel_letters(axes: Sequence[plt.Axes]) -> None:
+    """Label panels (a), (b), ... at their top-left corner."""
+    for i, ax in enumerate(axes):
+        ax.text(-0.14, 1.04, f"({chr(ord('a') + i)})", transform=ax.transAxes,
+                fontweight="bold", fontsize=9, va="bottom", ha="left")
 
 
 #: models this process's tables left out because they did not learn (see reports.read_table);
