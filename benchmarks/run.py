@@ -38,7 +38,7 @@ from pnnsat.allocator import retain_freed_memory
 from pnnsat.config import load_config
 from pnnsat.hardware import SimulatedSystem
 from pnnsat.methods import METHODS, TrainingContext, build_method
-from pnnsat.numerics import DEFAULT_LEVEL, LEVEL_VARIABLE, LEVELS, describe
+from pnnsat.numerics import DEFAULT_LEVEL, LEVEL_VARIABLE, LEVELS, NumericsError, verify
 from pnnsat.platforms import PLATFORMS
 from pnnsat.training import TrainSpec, build_model
 
@@ -146,7 +146,8 @@ def training_process(platform: str, block: dict, steps: int, batch: int,
     import subprocess
     import sys
 
-    pinned = {name for level in LEVELS.values() for name in level}  # this process's pins
+    # this process's pins, and their list (a native child would drop them anyway)
+    pinned = {name for level in LEVELS.values() for name in level} | {"PNNSAT_PINNED"}
     env = {k: v for k, v in os.environ.items() if k not in pinned}
     env[LEVEL_VARIABLE] = numerics
     out = subprocess.run([sys.executable, "-c", PROCESS_SNIPPET, platform, str(steps),
@@ -239,7 +240,10 @@ def main() -> None:
     batch = config["training"]["batch_size"]
     steps_per_epoch = -(-(60_000 - config["data"]["validation_size"]) // batch)
     methods = [m for m in METHODS if m in config["methods"]]
-    print(f"numerics: {describe()}")
+    try:
+        print(f"numerics: {verify()}")
+    except NumericsError as err:
+        raise SystemExit(f"benchmark: {err}") from None
     print(f"torch {torch.__version__}, {args.threads} thread(s), batch {batch}, "
           f"{steps_per_epoch} steps/epoch, median of {args.repeats} x {args.steps} steps\n")
 

@@ -16,11 +16,12 @@ from pnnsat import numerics
 from pnnsat.numerics import LEVELS, NumericsError
 
 PINNED = {name for level in LEVELS.values() for name in level}
+PINNED_AND_LIST = PINNED | {"PNNSAT_PINNED"}
 
 
 def clean_env(**extra: str) -> dict[str, str]:
     """This environment without the pins this process set, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if k not in PINNED}
+    env = {k: v for k, v in os.environ.items() if k not in PINNED_AND_LIST}
     return {**env, **extra}
 
 
@@ -64,6 +65,7 @@ def test_cpu_without_the_levels_features_is_refused(monkeypatch):
     monkeypatch.setattr(numerics, "_state", {"level": None, "problem": None})
     monkeypatch.setenv("PNNSAT_NUMERICS", "avx2")
     monkeypatch.setenv("ATEN_CPU_CAPABILITY", "untouched")
+    monkeypatch.delenv("PNNSAT_PINNED")  # as if the user had set the variable
     monkeypatch.setattr(numerics._platform, "machine", lambda: "x86_64")
     numerics.pin(flags={"sse2", "sse4_1", "avx"})
     assert os.environ["ATEN_CPU_CAPABILITY"] == "untouched"  # no avx2 kernels on this CPU
@@ -119,3 +121,15 @@ def test_pinned_training_is_the_same_on_an_older_cpu(tmp_path, synthetic_cache):
     native_older = fingerprint(tmp_path, synthetic_cache, "native-older",
                                {**older_cpu_env(), "PNNSAT_NUMERICS": "native"})
     assert native != native_older, f"the imitation {OLDER_CPU} changed nothing unpinned"
+
+
+def test_native_in_a_child_of_a_pinned_process_is_native():
+    """A pinned parent (pytest, Snakemake) passes its pins down; a child asking for native drops
+    exactly those, not variables the user set."""
+    env = {**os.environ, "PNNSAT_NUMERICS": "native", "MKL_VERBOSE": "0"}
+    assert env.get("PNNSAT_PINNED")  # this test process is pinned
+    out = run_python("import pnnsat, os, json; print(json.dumps(dict(os.environ)))", env)
+    assert out.returncode == 0, out.stderr
+    child = json.loads(out.stdout)
+    assert not PINNED & set(child) and "PNNSAT_PINNED" not in child
+    assert child["MKL_VERBOSE"] == "0"

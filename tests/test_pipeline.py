@@ -180,6 +180,8 @@ def test_rho_sweep_on_an_unknown_platform_stops_the_dag(tmp_path):
     assert "quantum" in result.stderr + result.stdout
 
 
+@pytest.mark.skipif(not (REPO / "results/quick/tables/training.csv").is_file(),
+                    reason="needs the quick run (make test runs it first)")
 def test_changing_the_numerics_level_retrains(monkeypatch):
     """The level (pnnsat.numerics) is a training parameter: the quick run, done at the default
     level, is up to date at that level and planned again from training at another."""

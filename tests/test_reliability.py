@@ -253,3 +253,36 @@ def test_missing_data_message_carries_the_download_error(tmp_path, monkeypatch):
     monkeypatch.delenv("PNNSAT_OFFLINE", raising=False)
     with pytest.raises(DataError, match="could not be downloaded.*no route to host"):
         locate("mnist", tmp_path)
+
+
+def test_divergence_in_the_first_epoch_names_no_checkpoint(synthetic_cache, tmp_path,
+                                                           monkeypatch):
+    """A leftover checkpoint of another spec is not 'the last good checkpoint' of this run."""
+    train(spec(epochs=1), synthetic_cache, tmp_path / "m.pt", progress=False, keep_checkpoint=True)
+    real = training.build_method
+
+    def nan_first(name, options):
+        method = real(name, options)
+        step = method.step
+        method.step = lambda *a, **k: dataclasses.replace(step(*a, **k), loss=float("inf"))
+        return method
+
+    monkeypatch.setattr(training, "build_method", nan_first)
+    with pytest.raises(TrainingDiverged) as err:
+        train(spec(lr=1e-2, epochs=2), synthetic_cache, tmp_path / "m.pt", progress=False)
+    assert "epoch 1, step 1" in str(err.value) and "checkpoint" not in str(err.value)
+
+
+def test_footnote_names_only_this_figures_models(tmp_path, capsys):
+    tables = tmp_path / "run/tables"
+    tables.mkdir(parents=True)
+    rows = [{"platform": p, "method": "bp", "seed": 0, "learned": False,
+             "val_accuracy_target": 0.1} for p in ("mrr", "mzi")]
+    pd.DataFrame(rows).to_csv(tables / "training.csv", index=False)
+    pd.DataFrame([{"platform": p, "method": "bp", "seed": 0, "accuracy": 0.1}
+                  for p in ("mrr", "mzi")]).to_csv(tables / "thermal_drift.csv", index=False)
+    plotting.note_excluded("left over from an earlier figure")
+    check_parameters(tmp_path / "run", ["mrr"], ["bp"])  # a notebook starts: a new list
+    read_table(tmp_path / "run", "thermal_drift", ["mrr"], ["bp"])
+    assert plotting.EXCLUDED == ["MRR weight bank bp seed 0 (validation 10 %)"]
+    plotting.EXCLUDED.clear()

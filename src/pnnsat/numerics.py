@@ -42,6 +42,8 @@ from typing import Any
 
 #: the environment variable that selects the level
 LEVEL_VARIABLE = "PNNSAT_NUMERICS"
+#: set by pin(): the variables it set, so that a child process at ``native`` can drop them
+PINNED_VARIABLE = "PNNSAT_PINNED"
 DEFAULT_LEVEL = "avx2"
 
 #: environment variables each level sets (a table, not a branch)
@@ -93,8 +95,10 @@ def pin(flags: set[str] | None = None) -> str:
     """Set the environment variables of the requested level; return the level.
 
     Overrides the libraries' own variables if the shell set them (choose ``native`` to let them
-    through). Sets nothing on a CPU that is not x86-64, or that lacks the level's features: the
-    problem is kept and :func:`verify` reports it.
+    through); variables a pnnsat parent process pinned (listed in ``PNNSAT_PINNED``) are dropped
+    first, so ``native`` in a child of a pinned process really is native. Sets nothing on a CPU
+    that is not x86-64, or that lacks the level's features: the problem is kept and
+    :func:`verify` reports it.
     """
     try:
         level = requested_level()
@@ -102,6 +106,10 @@ def pin(flags: set[str] | None = None) -> str:
         _state["level"], _state["problem"] = None, str(err)
         return "native"
     _state["level"], _state["problem"] = level, None
+    for name in os.environ.get(PINNED_VARIABLE, "").split(","):  # a pnnsat parent's pins
+        if name:
+            os.environ.pop(name, None)
+    os.environ.pop(PINNED_VARIABLE, None)
     if level == "native":
         return level
     if _platform.machine().lower() not in ("x86_64", "amd64"):
@@ -117,6 +125,7 @@ def pin(flags: set[str] | None = None) -> str:
                              "on every x86-64 CPU, not the references') or native.")
         return level
     os.environ.update(LEVELS[level])
+    os.environ[PINNED_VARIABLE] = ",".join(LEVELS[level])
     return level
 
 

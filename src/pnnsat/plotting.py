@@ -49,10 +49,10 @@ def t975(df: int) -> float:
 
 
 def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and half-width of the 95 % t-interval (0 for a single value)."""
+    """Mean and half-width of the 95 % t-interval (NaN for a single value: no interval)."""
     v = np.asarray(values, dtype=float)
     if len(v) < 2:
-        return float(v.mean()), 0.0
+        return (float(v.mean()) if len(v) else math.nan), math.nan
     return float(v.mean()), t975(len(v) - 1) * float(v.std(ddof=1)) / math.sqrt(len(v))
 
 
@@ -120,8 +120,8 @@ def save_figure(fig: plt.Figure, name: str, figures_dir: str | Path = "figures")
     """Write ``<figures_dir>/<name>.pdf`` and ``.png`` atomically, without dates or versions in
     their metadata, so that rerunning on the same data gives byte-identical files. Models left
     out because they did not learn (:data:`EXCLUDED`) are named in a footnote on the figure."""
-    if EXCLUDED:
-        fig.text(0.01, 0.002, "Left out, did not learn (chance-level validation accuracy): "
+    if EXCLUDED:  # above the panels: clear of the legends, which sit below
+        fig.text(0.01, 1.0, "Left out, did not learn (chance-level validation accuracy): "
                  + "; ".join(EXCLUDED), fontsize=6, color="#B00000", ha="left", va="bottom",
                  wrap=True)
     folder = resolve(figures_dir)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from .methods import METHODS
 from .paths import resolve
-from .plotting import PLATFORM_LABELS, mean_ci95, note_excluded
+from .plotting import EXCLUDED, PLATFORM_LABELS, mean_ci95, note_excluded
 
 #: columns that name one trained model in every table
 MODEL_KEYS = ["platform", "method", "seed"]
@@ -24,9 +24,11 @@ class ParameterError(ValueError):
 
 def check_parameters(results_dir: str | Path, platforms: list[str],
                      methods: list[str] | None = None) -> None:
-    """Check a figure notebook's parameters before it reads anything (one line if wrong)."""
+    """Check a figure notebook's parameters before it reads anything (one line if wrong).
+    Called first by every notebook, it also starts the figure's list of left-out models."""
     from .platforms import PLATFORMS
 
+    EXCLUDED.clear()
     checks = [("platforms", platforms, PLATFORMS)]
     checks += [("methods", methods, METHODS)] if methods is not None else []
     for name, values, known in checks:
@@ -37,15 +39,17 @@ def check_parameters(results_dir: str | Path, platforms: list[str],
         if unknown:
             raise ParameterError(f"{name} = {values!r}: unknown {unknown}; known: "
                                  f"{', '.join(known)}.")
-    tables = resolve(results_dir) / "tables"
-    if not tables.is_dir():
-        raise ParameterError(f"results_dir = {str(results_dir)!r} has no tables/ ({tables}): run "
-                             "the pipeline first (README), or set results_dir to a finished run, "
-                             "e.g. 'results/full'.")
+    run = resolve(results_dir)
+    if not ((run / "tables").is_dir() or (run / "models").is_dir()):
+        raise ParameterError(f"results_dir = {str(results_dir)!r} holds no run ({run} has no "
+                             "tables/ or models/): run the pipeline first (README), or set "
+                             "results_dir to a finished run, e.g. 'results/full'.")
 
 
-def read_table(results_dir: str | Path, name: str) -> pd.DataFrame:
-    """``results/<run>/tables/<name>.csv`` without the rows of models that did not learn.
+def read_table(results_dir: str | Path, name: str, platforms: list[str] | None = None,
+               methods: list[str] | None = None) -> pd.DataFrame:
+    """``results/<run>/tables/<name>.csv`` for ``platforms`` and ``methods`` (None: all), without
+    the rows of models that did not learn.
 
     A model did not learn when its validation accuracy on what it trained on is chance level
     (``learned`` in ``training.csv``, or in the table itself for models outside the method
@@ -58,6 +62,10 @@ def read_table(results_dir: str | Path, name: str) -> pd.DataFrame:
         raise FileNotFoundError(f"{path} does not exist: run the pipeline for {results_dir} "
                                 "first (see the README), or point results_dir at a finished run.")
     frame = pd.read_csv(path)
+    if platforms is not None and "platform" in frame:
+        frame = frame[frame.platform.isin(platforms)]
+    if methods is not None and "method" in frame:
+        frame = frame[frame.method.isin(methods)]
     columns = list(frame.columns)
     if "learned" not in frame and (tables / "training.csv").is_file():
         training = pd.read_csv(tables / "training.csv")

@@ -131,6 +131,7 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
 
     partial = out.with_name(out.name + ".partial")
     state = _read_checkpoint(partial) if partial.is_file() else {}
+    good_epoch = None  # the epoch of a checkpoint this run resumed from or wrote
     if state:
         # resume only what was computed the same way (spec and numerics)
         if state.get("spec_key") == spec.key() and state.get("numerics") == numerics:
@@ -140,6 +141,7 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
             if system is not None:
                 system.queries = state["device_queries"]
             history, start_epoch, wall_before = state["history"], state["epoch"], state["wall"]
+            good_epoch = start_epoch
 
     train_x, train_y = splits.train_x.to(dev), splits.train_y.to(dev)
     t0 = time.perf_counter()
@@ -159,8 +161,8 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
                 raise TrainingDiverged(
                     f"{spec.platform}/{spec.method}/seed{spec.seed} diverged: loss "
                     f"{result.loss} at epoch {epoch + 1}, step {i // spec.batch_size + 1}. "
-                    + (f"The last good checkpoint ({partial}, epoch {epoch}) is kept. "
-                       if partial.is_file() else "")
+                    + (f"The last good checkpoint ({partial}, epoch {good_epoch}) is kept. "
+                       if good_epoch is not None else "")
                     + "Lower training.lr (or the method's step size, e.g. sat.rho) and rerun.")
             total_loss += result.loss * len(idx)
             correct += int((result.outputs.argmax(1) == y).sum())
@@ -185,6 +187,7 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
                         "method": method.state_dict(),
                         "device_queries": 0 if system is None else system.queries,
                         "epoch": epoch + 1, "wall": wall_before + time.perf_counter() - t0}, tmp)
+        good_epoch = epoch + 1
 
     # Did it learn? Validation accuracy on what it trained on (the twin offline, device A in
     # situ), against chance (see pnnsat.accuracy.above_chance).
