@@ -16,7 +16,9 @@ Reports, per platform and all measured in this one run:
    freed memory retained (what the pnnsat commands do): peak resident memory, step time,
    system time and page faults per step;
 6. per platform, a fresh training process at each numerics level (``pnnsat.numerics``: native,
-   the default avx2 pin, baseline): what pinning the kernels costs in step time.
+   the default avx2 pin, baseline): what pinning the kernels costs in step time;
+7. SAT with its ascent reused for k steps (``ascent_every``, k = 1 is exact SAM): step time
+   and ratio to bp, measured side by side.
 
 Sections 1-4 run at the level this process was started with (``PNNSAT_NUMERICS``, default
 avx2: what the pipeline runs).
@@ -310,6 +312,20 @@ def main() -> None:
         med = {lv: statistics.median(v) for lv, v in walls.items()}
         print(f"{platform:<8} " + " ".join(f"{med[lv]:>16.4f}" for lv in levels) + " "
               + " ".join(f"{med[lv] / med['native']:>16.2f}" for lv in levels if lv != "native"))
+    ks = (1, 2, 5, 10)
+    print("\n7. SAT with the ascent reused for k steps (ascent_every = k; k = 1: exact SAM), "
+          "ratio to bp")
+    print(f"{'platform':<8} {'bp s/step':>10} " + " ".join(f"{'k=' + str(k):>8}" for k in ks))
+    for platform, block in config["platforms"].items():
+        samples: dict[object, list[float]] = {key: [] for key in ("bp", *ks)}
+        for _ in range(args.repeats):  # interleaved
+            samples["bp"].append(time_steps(platform, "bp", block, args.steps, batch))
+            for k in ks:
+                variant = {**block, "sat": {**block["sat"], "ascent_every": k}}
+                samples[k].append(time_steps(platform, "sat", variant, args.steps, batch))
+        med = {key: statistics.median(v) for key, v in samples.items()}
+        print(f"{platform:<8} {med['bp']:>10.4f} "
+              + " ".join(f"{med[k] / med['bp']:>8.2f}" for k in ks))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak resident memory of this benchmark process: {peak:.0f} MiB")
 

@@ -105,3 +105,44 @@ def test_negative_rho_and_unknown_options_are_rejected():
         build_method("sat", {"rho": 0.1, "radius": 2})
     with pytest.raises(KeyError, match="Unknown method"):
         build_method("sgd")
+
+
+def test_reused_ascent_equals_a_hand_computation():
+    """ascent_every = 3 on L = ½ΘᵀAΘ with SGD: step 1 is exact SAM (ε₀ = ρ g/‖g‖ at Θ₀); steps
+    2 and 3 reuse ε₀: Θ ← Θ − lr·A(Θ + ε₀); step 4 computes a fresh ascent at Θ₃."""
+    theta0, rho, lr = [1.0, -2.0], 0.3, 0.1
+    model = Quadratic(theta0)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    sat = SharpnessAware(rho=rho, ascent_every=3)
+    theta = torch.tensor(theta0, dtype=torch.float64)
+    eps = rho * (A @ theta) / torch.linalg.norm(A @ theta)
+    expected = [theta - lr * A @ (theta + eps)]
+    for _ in range(2):
+        expected.append(expected[-1] - lr * A @ (expected[-1] + eps))
+    fresh = rho * (A @ expected[-1]) / torch.linalg.norm(A @ expected[-1])
+    expected.append(expected[-1] - lr * A @ (expected[-1] + fresh))
+    for want in expected:
+        sat.step(model, None, None, opt, quadratic_loss)
+        assert torch.allclose(model.theta.detach(), want, atol=1e-12)
+    assert sat.steps_taken == 4 and torch.allclose(sat.last_eps[0], fresh, atol=1e-12)
+
+
+def test_reused_ascent_resumes_exactly():
+    a, b = Quadratic([1.0, -2.0]), Quadratic([1.0, -2.0])
+    opt_a, opt_b = (torch.optim.SGD(m.parameters(), lr=0.1) for m in (a, b))
+    sat_a, sat_b = SharpnessAware(rho=0.3, ascent_every=4), SharpnessAware(rho=0.3, ascent_every=4)
+    for _ in range(2):
+        sat_a.step(a, None, None, opt_a, quadratic_loss)
+        sat_b.step(b, None, None, opt_b, quadratic_loss)
+    resumed = SharpnessAware(rho=0.3, ascent_every=4)
+    resumed.load_state_dict(copy.deepcopy(sat_b.state_dict()))
+    for _ in range(4):
+        sat_a.step(a, None, None, opt_a, quadratic_loss)
+        resumed.step(b, None, None, opt_b, quadratic_loss)
+    assert torch.equal(a.theta, b.theta)
+
+
+@pytest.mark.parametrize("bad", [0, 2.5, True, -1])
+def test_ascent_every_must_be_a_positive_integer(bad):
+    with pytest.raises(ValueError, match="ascent_every"):
+        SharpnessAware(rho=0.3, ascent_every=bad)

@@ -12,6 +12,13 @@ One step on a batch (Foret et al. 2021, applied to Θ only):
 Two gradient evaluations per step. ``adaptive`` scales by |Θ|: meaningful for MRR detunings,
 meaningless for 2π-periodic phases, where it defaults off.
 
+**Reused ascent** (``ascent_every: k``, default 1 = exact SAM): steps 1–2 run every k-th step
+only; the k − 1 steps in between reuse the last ascent ε (and the last perturbation ascent) and
+take one gradient, at Θ + ε, updating BatchNorm statistics there (once per step, as always). The
+cost falls from two gradient evaluations per step to (k + 1)/k; the ascent direction lags behind
+Θ by up to k − 1 steps (in the spirit of LookSAM, Liu et al. 2022, and of SAM's "m-sharpness"
+shortcuts). On reuse steps the reported loss and outputs are those at Θ + ε.
+
 **Perturbation-aware ascent** (the paper's second modification). ``perturbation_ascent`` maps
 fields of the platform's perturbation (e.g. ``rotation_deg``, ``delta_T_K``) to an ascent radius
 r_f in the field's units. In step 2 the fields also move uphill, as SAM does, on the ellipsoid
@@ -75,7 +82,7 @@ class SharpnessAware(Method):
 
     def __init__(self, rho: float, adaptive: bool = False, eta: float = 0.01,
                  perturbation_ascent: dict[str, float] | None = None,
-                 perturbation_gradient: str = "auto") -> None:
+                 perturbation_gradient: str = "auto", ascent_every: int = 1) -> None:
         if rho < 0:
             raise ValueError(f"{self.name}: rho = {rho} is negative; the ascent radius must be "
                              ">= 0.")
@@ -88,6 +95,14 @@ class SharpnessAware(Method):
             if radius < 0:
                 raise ValueError(f"{self.name}: perturbation_ascent.{field_name} = {radius} is "
                                  "negative; radii must be >= 0.")
+        if isinstance(ascent_every, bool) or int(ascent_every) != ascent_every or ascent_every < 1:
+            raise ValueError(f"{self.name}: ascent_every = {ascent_every!r} must be an integer "
+                             ">= 1 (1: the exact two-gradient step every time).")
+        self.ascent_every = int(ascent_every)
+        #: steps taken, and the last ascent (ε per control, ascended perturbation) for reuse
+        self.steps_taken = 0
+        self.last_eps: list[torch.Tensor] | None = None
+        self.last_ascended: dict[str, float] | None = None
         self.gradient_mode = perturbation_gradient
         self.perturbation_cls: type | None = None
         #: how ∂L/∂p was obtained in the last step: "exact", "finite_difference" or None
@@ -152,8 +167,44 @@ class SharpnessAware(Method):
                 slopes[k] = (loss - loss0) / radius if radius > 0 else 0.0
         return slopes
 
+    def state_dict(self) -> dict[str, Any]:
+        if self.ascent_every == 1:
+            return {}
+        return {"steps_taken": self.steps_taken, "last_eps": self.last_eps,
+                "last_ascended": self.last_ascended}
+
+    def load_state_dict(self, state: Any) -> None:
+        if state:
+            self.steps_taken = int(state["steps_taken"])
+            self.last_eps, self.last_ascended = state["last_eps"], state["last_ascended"]
+
+    def _reuse_step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                    optimizer: torch.optim.Optimizer, loss_fn: LossFn) -> StepResult:
+        """One gradient at Θ + (the last ε), under the last perturbation ascent."""
+        controls = list(model.control_parameters())
+        optimizer.zero_grad(set_to_none=True)
+        with self.forward_context():
+            with torch.no_grad():
+                saved = [p.detach().clone() for p in controls]
+                for p, e in zip(controls, self.last_eps, strict=True):
+                    p.add_(e)
+            outputs = model(x) if self.last_ascended is None else \
+                model(x, perturbation=self._perturbation(self.last_ascended))
+            loss = loss_fn(outputs, y)
+            loss.backward()
+            with torch.no_grad():
+                for p, original in zip(controls, saved, strict=True):
+                    p.copy_(original)
+        optimizer.step()
+        return StepResult(loss=float(loss.detach()), outputs=outputs.detach())
+
     def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
              optimizer: torch.optim.Optimizer, loss_fn: LossFn) -> StepResult:
+        reuse = (self.ascent_every > 1 and self.last_eps is not None
+                 and self.steps_taken % self.ascent_every != 0)
+        self.steps_taken += 1
+        if reuse:
+            return self._reuse_step(model, x, y, optimizer, loss_fn)
         controls = list(model.control_parameters())
         optimizer.zero_grad(set_to_none=True)
         with self.forward_context():
@@ -171,6 +222,8 @@ class SharpnessAware(Method):
                                        self.adaptive, self.eta)
                 for p, e in zip(controls, eps, strict=True):
                     p.add_(e)
+            if self.ascent_every > 1:
+                self.last_eps, self.last_ascended = [e.detach() for e in eps], ascended
             optimizer.zero_grad(set_to_none=True)
             with frozen_batchnorm_statistics(model):
                 second = model(x) if ascended is None else \

@@ -3,7 +3,8 @@
 The step of :mod:`pnnsat.methods.sat` with every forward run in situ: at Θ the device is measured
 layer by layer and the twin supplies the gradient (PAT); the ascent ε is computed from that
 gradient; the device is programmed to Θ + ε, measured again, and the PAT gradient there drives
-the descent at Θ. Two device forward passes per step. The device is what it is: perturbation-aware
+the descent at Θ. Two device forward passes per step (one on the reuse steps of
+``ascent_every`` > 1, see :mod:`pnnsat.methods.sat`). The device is what it is: perturbation-aware
 ascent (deliberately rotating or heating the lab's chip) is not offered. ρ = 0 is ``pat``.
 """
 
@@ -22,8 +23,9 @@ class SharpnessAwarePAT(SharpnessAware):
     name = "sat_pat"
     in_situ = True
 
-    def __init__(self, rho: float, adaptive: bool = False, eta: float = 0.01) -> None:
-        super().__init__(rho, adaptive, eta)
+    def __init__(self, rho: float, adaptive: bool = False, eta: float = 0.01,
+                 ascent_every: int = 1) -> None:
+        super().__init__(rho, adaptive, eta, ascent_every=ascent_every)
 
     def bind(self, model: nn.Module, context: TrainingContext) -> None:
         super().bind(model, context)
