@@ -426,6 +426,9 @@ rule figure:
     output:
         pdf=f"{FIG}/{{fig}}.pdf",
         png=report(f"{FIG}/{{fig}}.png", category="Figures", caption="report/figure.rst"),
+        # the executed notebook (figure and summary inside) beside the figure: for the full run
+        # it is committed, so a reader browses it without running anything
+        notebook=f"{FIG}/notebooks/{{fig}}.ipynb",
     log:
         notebook=f"{R}/notebooks/{{fig}}.ipynb",
         log=f"{R}/logs/figure/{{fig}}.log",
@@ -433,4 +436,4 @@ rule figure:
         parameters=figure_params,
     shell:
         "{PY} -m papermill {input.notebook} {log.notebook} -k python3 --log-output"
-        " -y {params.parameters:q} > {log.log} 2>&1"
+        " -y {params.parameters:q} > {log.log} 2>&1 && cp {log.notebook} {output.notebook}"
