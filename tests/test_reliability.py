@@ -284,5 +284,5 @@ def test_footnote_names_only_this_figures_models(tmp_path, capsys):
     plotting.note_excluded("left over from an earlier figure")
     check_parameters(tmp_path / "run", ["mrr"], ["bp"])  # a notebook starts: a new list
     read_table(tmp_path / "run", "thermal_drift", ["mrr"], ["bp"])
-    assert plotting.EXCLUDED == ["MRR weight bank bp seed 0 (validation 10 %)"]
+    assert plotting.EXCLUDED == ["MRR weight bank bp seed 0 (validation 10.0 %)"]
     plotting.EXCLUDED.clear()

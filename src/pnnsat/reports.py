@@ -81,9 +81,10 @@ def read_table(results_dir: str | Path, name: str, platforms: list[str] | None =
         what = (f"{PLATFORM_LABELS.get(row.platform, row.platform)} {row.method}"
                 + (f" (ρ = {row.rho:g})" if "rho" in keys else "") + f" seed {row.seed}")
         if "val_accuracy_target" in row and pd.notna(row.val_accuracy_target):
-            what += f" (validation {100 * row.val_accuracy_target:.0f} %)"
-        print(f"left out of this figure, did not learn: {what}")
-        note_excluded(what)
+            what += f" (validation {100 * row.val_accuracy_target:.1f} %)"
+        if what not in EXCLUDED:  # once per figure, however many tables name it
+            print(f"left out of this figure, did not learn: {what}")
+            note_excluded(what)
     return frame.loc[frame["learned"].astype(bool), columns].reset_index(drop=True)
 
 
