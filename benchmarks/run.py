@@ -27,7 +27,6 @@ avx2: what the pipeline runs).
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import time
@@ -40,7 +39,14 @@ from pnnsat.allocator import retain_freed_memory
 from pnnsat.config import load_config
 from pnnsat.hardware import SimulatedSystem
 from pnnsat.methods import METHODS, TrainingContext, build_method
-from pnnsat.numerics import DEFAULT_LEVEL, LEVEL_VARIABLE, LEVELS, NumericsError, verify
+from pnnsat.numerics import (
+    DEFAULT_LEVEL,
+    LEVEL_VARIABLE,
+    LEVELS,
+    NumericsError,
+    unpinned_environment,
+    verify,
+)
 from pnnsat.platforms import PLATFORMS
 from pnnsat.training import TrainSpec, build_model
 
@@ -148,10 +154,7 @@ def training_process(platform: str, block: dict, steps: int, batch: int,
     import subprocess
     import sys
 
-    # this process's pins, and their list (a native child would drop them anyway)
-    pinned = {name for level in LEVELS.values() for name in level} | {"PNNSAT_PINNED"}
-    env = {k: v for k, v in os.environ.items() if k not in pinned}
-    env[LEVEL_VARIABLE] = numerics
+    env = unpinned_environment(**{LEVEL_VARIABLE: numerics})  # the child pins for itself
     out = subprocess.run([sys.executable, "-c", PROCESS_SNIPPET, platform, str(steps),
                           str(batch), json.dumps(block), policy],
                          capture_output=True, text=True, check=True, env=env)

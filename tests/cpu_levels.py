@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -43,11 +42,9 @@ WALL_CLOCK = {"wall_time_s"}
 def older_cpu_env() -> dict[str, str]:
     """This environment plus :data:`OLDER_CPU` (pinned variables a parent process set are
     dropped first, so the child pins for itself)."""
-    from pnnsat.numerics import LEVELS, PINNED_VARIABLE
+    from pnnsat.numerics import unpinned_environment
 
-    pinned = {name for level in LEVELS.values() for name in level} | {PINNED_VARIABLE}
-    env = {k: v for k, v in os.environ.items() if k not in pinned}
-    return {**env, **OLDER_CPU}
+    return unpinned_environment(**OLDER_CPU)
 
 
 def read(path: Path) -> list[dict[str, str]]:

@@ -16,13 +16,11 @@ from pnnsat import numerics
 from pnnsat.numerics import LEVELS, NumericsError
 
 PINNED = {name for level in LEVELS.values() for name in level}
-PINNED_AND_LIST = PINNED | {"PNNSAT_PINNED"}
 
 
 def clean_env(**extra: str) -> dict[str, str]:
     """This environment without the pins this process set, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if k not in PINNED_AND_LIST}
-    return {**env, **extra}
+    return numerics.unpinned_environment(**extra)
 
 
 def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -30,6 +30,22 @@ def grid_points(grid: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
             for values in itertools.product(*(grid[n] for n in names))]
 
 
+def check_spec(nominal: Any, spec: Mapping[str, Any], device_seed: int,
+               where: str = "cross_device") -> None:
+    """A cross-device block fits the chip: the grid names fields of the fabrication model
+    ``nominal``, and the fresh chips' seeds exclude device A's (``device_seed``). ValueError
+    naming ``where`` (the key path) otherwise."""
+    known = {f.name for f in fields(nominal)}
+    unknown = sorted(set(spec.get("grid", {})) - known)
+    if unknown:
+        raise ValueError(f"{where}.grid names {unknown}, not fields of "
+                         f"{type(nominal).__name__}; allowed: {sorted(known)}.")
+    first, k = int(spec["first_seed"]), int(spec["devices"])
+    if first <= device_seed < first + k:
+        raise ValueError(f"{where} seeds {first}..{first + k - 1} include device A's seed "
+                         f"{device_seed}; move first_seed.")
+
+
 def cross_device_rows(model: PNN, meta: dict[str, Any], splits: Splits,
                       spec: Mapping[str, Any], h: torch.Tensor | None = None) -> list[dict]:
     """Accuracy on ``spec['devices']`` fresh devices (seeds from ``spec['first_seed']``) at every
@@ -37,16 +53,9 @@ def cross_device_rows(model: PNN, meta: dict[str, Any], splits: Splits,
     platform = get_platform(meta["platform"])
     block = meta["spec"]["platform_config"]
     nominal = platform.fabrication(block)
-    known = {f.name for f in fields(nominal)}
-    unknown = sorted(set(spec["grid"]) - known)
-    if unknown:
-        raise ValueError(f"cross_device grid names {unknown}, not fields of "
-                         f"{type(nominal).__name__}; allowed: {sorted(known)}.")
+    check_spec(nominal, spec, meta["device_seed"])
     k, first = int(spec["devices"]), int(spec["first_seed"])
     seeds = [first + i for i in range(k)]
-    if meta["device_seed"] in seeds:
-        raise ValueError(f"cross_device seeds {seeds[0]}..{seeds[-1]} include device A's seed "
-                         f"{meta['device_seed']}; move first_seed.")
     h = features(model, splits.test_x) if h is None else h
     rows = []
     for point in grid_points(spec["grid"]):

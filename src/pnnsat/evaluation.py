@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 
 from .accuracy import features, head_accuracy
+from .cross_device import check_spec as check_cross_device
 from .cross_device import cross_device_rows
 from .data import Splits
 from .paths import atomic_path
@@ -115,18 +116,9 @@ def check_sweeps(platform_name: str, block: Mapping[str, Any]) -> None:
     if 0 not in [float(t) for t in block.get("thermal_drift_K", [])]:
         raise ValueError(f"{where}.thermal_drift_K = {block.get('thermal_drift_K')} lacks 0.0, "
                          "the nominal point every figure compares against; add it.")
-    cross = block.get("cross_device", {})
-    known = {f.name for f in fields(platform.fabrication(block))}
-    unknown = sorted(set(cross.get("grid", {})) - known)
-    if unknown:
-        raise ValueError(f"{where}.cross_device.grid names {unknown}, not fields of the "
-                         f"fabrication model; allowed: {sorted(known)}.")
-    if cross:
-        first, k = int(cross["first_seed"]), int(cross["devices"])
-        device_seed = int(block.get("device", {}).get("seed", 0))
-        if first <= device_seed < first + k:
-            raise ValueError(f"{where}.cross_device seeds {first}..{first + k - 1} include "
-                             f"device A's seed {device_seed}; move first_seed.")
+    if block.get("cross_device"):
+        check_cross_device(platform.fabrication(block), block["cross_device"],
+                           int(block.get("device", {}).get("seed", 0)), f"{where}.cross_device")
 
 
 def evaluate_model(model: PNN, meta: dict[str, Any], splits: Splits,

@@ -129,6 +129,13 @@ def pin(flags: set[str] | None = None) -> str:
     return level
 
 
+def unpinned_environment(**extra: str) -> dict[str, str]:
+    """This process's environment without the variables any level pins (nor their list), plus
+    ``extra``: for starting a child process that pins for itself (e.g. at another level)."""
+    pinned = {name for level in LEVELS.values() for name in level} | {PINNED_VARIABLE}
+    return {**{k: v for k, v in os.environ.items() if k not in pinned}, **extra}
+
+
 def verify() -> dict[str, Any]:
     """Check that this process computes at the pinned level; return a description of it.
 

@@ -178,23 +178,34 @@ class SharpnessAware(Method):
             self.steps_taken = int(state["steps_taken"])
             self.last_eps, self.last_ascended = state["last_eps"], state["last_ascended"]
 
-    def _reuse_step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                    optimizer: torch.optim.Optimizer, loss_fn: LossFn) -> StepResult:
-        """One gradient at Θ + (the last ε), under the last perturbation ascent."""
+    def _gradient_at(self, model: nn.Module, eps: list[torch.Tensor], ascended: dict | None,
+                     x: torch.Tensor, y: torch.Tensor,
+                     loss_fn: LossFn) -> tuple[torch.Tensor, torch.Tensor]:
+        """Backward of the loss at (Θ + ε, the ascended perturbation, if any); Θ is restored bit
+        for bit afterwards. Returns the loss and the outputs there."""
         controls = list(model.control_parameters())
-        optimizer.zero_grad(set_to_none=True)
-        with self.forward_context():
-            with torch.no_grad():
-                saved = [p.detach().clone() for p in controls]
-                for p, e in zip(controls, self.last_eps, strict=True):
-                    p.add_(e)
-            outputs = model(x) if self.last_ascended is None else \
-                model(x, perturbation=self._perturbation(self.last_ascended))
+        with torch.no_grad():
+            saved = [p.detach().clone() for p in controls]
+            for p, e in zip(controls, eps, strict=True):
+                p.add_(e)
+        try:
+            outputs = model(x) if ascended is None else \
+                model(x, perturbation=self._perturbation(ascended))
             loss = loss_fn(outputs, y)
             loss.backward()
+        finally:
             with torch.no_grad():
                 for p, original in zip(controls, saved, strict=True):
                     p.copy_(original)
+        return loss, outputs
+
+    def _reuse_step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                    optimizer: torch.optim.Optimizer, loss_fn: LossFn) -> StepResult:
+        """One gradient at Θ + (the last ε), under the last perturbation ascent."""
+        optimizer.zero_grad(set_to_none=True)
+        with self.forward_context():
+            loss, outputs = self._gradient_at(model, self.last_eps, self.last_ascended, x, y,
+                                              loss_fn)
         optimizer.step()
         return StepResult(loss=float(loss.detach()), outputs=outputs.detach())
 
@@ -217,20 +228,12 @@ class SharpnessAware(Method):
                 ascended = {k: self.nominal[k] + e for k, e in
                             perturbation_ascent(slopes, self.radii).items()}
             with torch.no_grad():
-                saved = [p.detach().clone() for p in controls]
                 eps = ascent_direction(controls, [p.grad for p in controls], self.rho,
                                        self.adaptive, self.eta)
-                for p, e in zip(controls, eps, strict=True):
-                    p.add_(e)
             if self.ascent_every > 1:
                 self.last_eps, self.last_ascended = [e.detach() for e in eps], ascended
             optimizer.zero_grad(set_to_none=True)
             with frozen_batchnorm_statistics(model):
-                second = model(x) if ascended is None else \
-                    model(x, perturbation=self._perturbation(ascended))
-                loss_fn(second, y).backward()
-            with torch.no_grad():
-                for p, original in zip(controls, saved, strict=True):
-                    p.copy_(original)
+                self._gradient_at(model, eps, ascended, x, y, loss_fn)
         optimizer.step()
         return StepResult(loss=float(loss.detach()), outputs=outputs.detach())
