@@ -106,7 +106,7 @@ def evaluate_code(w):
 FIGURE_CODE = [f"{PKG}/plotting.py", f"{PKG}/paths.py", f"{PKG}/reports.py"]
 # Which tidy tables each figure notebook reads (a table, not a branch per figure).
 FIGURE_TABLES = {
-    "fig2_offline_vs_online": ["thermal_drift", "training"],
+    "fig2_offline_vs_online": ["thermal_drift", "training", "fresh_chips"],
     "fig3_cross_device": ["cross_device"],
     "fig4_thermal_drift": ["thermal_drift"],
     "fig5_alignment": ["alignment", "thermal_drift"],
@@ -126,9 +126,21 @@ SWEEP_KEYS = [key for key, _ in EVALUATION_TABLES.values() if key]
 
 
 # Keys of a platform's config block that define the hardware a model is trained for.
-TRAINING_KEYS = ("physics", "device")
+TRAINING_KEYS = ("physics", "device", "network")
 RUNS = [(p, m, s) for p in config["platforms"] for m in config["methods"] for s in config["seeds"]]
 
+
+
+def training_options(block, method):
+    """config.training, then the platform's `training` overrides, then its `training.methods`
+    entry for this method (e.g. the MZI's SAT on Adam while its other methods use SGD)."""
+    options = {}
+    for layer in (config["training"], block.get("training", {})):
+        layer = dict(layer)
+        per_method = layer.pop("methods", {})
+        options.update(layer)
+        options.update(per_method.get(method, {}))
+    return options
 
 
 def train_spec(w, method_config=None):
@@ -142,8 +154,7 @@ def train_spec(w, method_config=None):
         "method_config": block.get(w.method, {}) if method_config is None else method_config,
         "train_subset": config["data"].get("train_subset"),
         "validation_subset": config["data"].get("validation_subset"),
-        **config["training"],
-        **block.get("training", {}),  # per-platform overrides (e.g. a larger lr for phase masks)
+        **training_options(block, w.method),
     }
     return json.dumps(spec, sort_keys=True)
 

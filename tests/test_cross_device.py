@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from pnnsat.accuracy import accuracy
-from pnnsat.cross_device import cross_device_rows, grid_points
+from pnnsat.cross_device import cross_device_rows, fresh_chip_rows, grid_points
 from pnnsat.data import load_splits
 from pnnsat.platforms import get_platform
 
@@ -48,3 +48,19 @@ def test_device_a_seed_and_unknown_fields_are_rejected(synthetic_cache):
     with pytest.raises(ValueError, match="resonance_sigma_nm"):
         cross_device_rows(model, meta, splits,
                           {"devices": 1, "first_seed": 100, "grid": {"resonance_sigma_nm": [0.1]}})
+
+
+def test_fresh_chips_of_a_perfect_process_are_the_twin_and_perturbations_are_scored(
+        synthetic_cache):
+    model, meta, splits = setup(synthetic_cache)
+    perfect = {"physics": {"n_modes": 16},
+               "device": {"seed": 7, "splitter_sigma": 0.0, "phase_sigma_rad": 0.0}}
+    meta = {**meta, "spec": {"platform_config": perfect}}
+    spec = {"devices": 3, "first_seed": 100, "perturbations": {"delta_T_K": [0.0, 2.0]}}
+    rows = fresh_chip_rows(model, meta, splits, spec)
+    assert len(rows) == 3 * 3  # chips x (nominal + two perturbation points)
+    twin = accuracy(model, splits.test_x, splits.test_y)
+    assert all(r["accuracy"] == pytest.approx(twin) for r in rows
+               if r["axis"] == "nominal" or r["value"] == 0.0)
+    with pytest.raises(ValueError, match="device A"):
+        fresh_chip_rows(model, meta, splits, {"devices": 2, "first_seed": 6})

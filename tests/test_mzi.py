@@ -196,3 +196,27 @@ def test_mesh_equals_the_product_of_its_mzis_embedded_one_by_one(n):
     assert k == m.n_mzi
     u = torch.polar(torch.ones(n, dtype=torch.float64), phases[0, m.n_mzi:])[:, None] * u
     assert torch.allclose(m.transfer_matrix(err), u, atol=1e-12)
+
+
+def test_authors_readout_is_bounded_l2_normalised_port_intensities():
+    torch.manual_seed(0)
+    model = ConvMZI(MZIPhysics(n_modes=16)).eval()
+    assert model.network.readout == "l2_intensity" and not hasattr(model, "gain")
+    x = torch.randn(5, 1, 28, 28)
+    with torch.no_grad():
+        logits = model(x)
+        power = model.mesh(model.features(x))
+    assert logits.shape == (5, 10)
+    assert float(logits.min()) >= 0 and float(logits.max()) <= 1
+    torch.testing.assert_close(logits, power[:, :10] / power.norm(dim=1, keepdim=True))
+
+
+def test_network_options_are_checked_and_the_old_readout_stays_available():
+    block = {"physics": {"n_modes": 16}, "network": {"readout": "power_fraction",
+                                                     "frontend": "relu"}}
+    model = MZI.build_model(block)
+    assert hasattr(model, "gain") and isinstance(model.frontend[1], torch.nn.BatchNorm2d)
+    with pytest.raises(ValueError, match="readout"):
+        MZI.build_model({"network": {"readout": "softmax"}})
+    with pytest.raises(ValueError, match="unknown key"):
+        MZI.build_model({"network": {"gain": 3}})

@@ -64,8 +64,10 @@ def test_interrupted_training_resumes_to_the_same_model(synthetic_cache, tmp_pat
                                                         method):
     full = train(spec(method, epochs=2), synthetic_cache, tmp_path / "full.pt", progress=False)
     original = training.accuracy
-    # validation runs once per epoch: the second call is the end of the second epoch
-    monkeypatch.setattr(training, "accuracy", interrupted_on_call(2, original))
+    # validation runs once per epoch (twice in situ: twin and device A): this call is the end of
+    # the second epoch
+    calls_per_epoch = 2 if method == "dat" else 1
+    monkeypatch.setattr(training, "accuracy", interrupted_on_call(2 * calls_per_epoch, original))
     with pytest.raises(KeyboardInterrupt):
         train(spec(method, epochs=2), synthetic_cache, tmp_path / "resumed.pt", progress=False)
     assert not (tmp_path / "resumed.pt").exists()  # no half-written result
@@ -120,6 +122,44 @@ def test_seeds_finished_before_an_interruption_are_restored_not_retrained(
     assert restored["meta"]["history"] == first["meta"]["history"]
 
 
+def scripted_validation(monkeypatch, values):
+    """training.accuracy returns ``values`` in turn (one per epoch: bp validates on the twin)."""
+    it = iter(values)
+    monkeypatch.setattr(training, "accuracy", lambda *a, **k: next(it))
+
+
+def test_early_stopping_stops_after_patience_and_keeps_the_best_epoch(synthetic_cache, tmp_path,
+                                                                      monkeypatch):
+    train(spec("bp", epochs=2), synthetic_cache, tmp_path / "two.pt", progress=False)
+    # validation peaks at epoch 2; epoch 3 is no better by more than min_delta: stop there
+    scripted_validation(monkeypatch, [0.50, 0.70, 0.703, 0.99, 0.99])
+    early = dataclasses.replace(spec("bp", epochs=5), patience=1, min_delta=0.005)
+    meta = train(early, synthetic_cache, tmp_path / "early.pt", progress=False)
+    assert meta["epochs"] == 3 and meta["best_epoch"] == 2
+    assert meta["val_accuracy_target"] == 0.70
+    assert_same_models(tmp_path / "two.pt", tmp_path / "early.pt")  # epoch 2's weights kept
+
+
+def test_patience_counts_epochs_without_improvement(synthetic_cache, tmp_path, monkeypatch):
+    scripted_validation(monkeypatch, [0.5, 0.6, 0.55, 0.58, 0.61, 0.6, 0.6])
+    meta = train(dataclasses.replace(spec("bp", epochs=7), patience=2), synthetic_cache,
+                 tmp_path / "m.pt", progress=False)
+    # epochs 3 and 4 do not beat epoch 2: stop after epoch 4, although epoch 5 would have
+    assert (meta["epochs"], meta["best_epoch"]) == (4, 2)
+
+
+def test_sgd_with_clamped_digital_weights(synthetic_cache, tmp_path):
+    clamped = dataclasses.replace(spec("bp", epochs=1), optimizer="sgd", lr=0.05, momentum=0.5,
+                                  clamp_digital=0.05)
+    train(clamped, synthetic_cache, tmp_path / "m.pt", progress=False)
+    model, _ = load_model(tmp_path / "m.pt")
+    bounded = training.clamped_parameters(model)
+    assert bounded and all(float(p.detach().abs().max()) <= 0.05 + 1e-7 for p in bounded)
+    controls = {id(p) for p in model.control_parameters()}
+    assert not controls & {id(p) for p in bounded}  # the physical controls stay free
+    assert max(float(p.detach().abs().max()) for p in model.control_parameters()) > 0.05
+
+
 def test_bad_spec_values_are_rejected():
     with pytest.raises(ValueError, match="epochs"):
         spec(epochs=0)
@@ -127,6 +167,10 @@ def test_bad_spec_values_are_rejected():
         dataclasses.replace(spec(), seed=None)
     with pytest.raises(KeyError, match="Unknown platform"):
         TrainSpec(platform="quantum", method="bp", seed=0, platform_config={})
+    with pytest.raises(ValueError, match="optimizer"):
+        dataclasses.replace(spec(), optimizer="lbfgs")
+    with pytest.raises(ValueError, match="patience"):
+        dataclasses.replace(spec(), patience=0)
 
 
 def test_unreadable_model_file_is_reported(tmp_path):

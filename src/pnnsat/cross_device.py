@@ -68,3 +68,30 @@ def cross_device_rows(model: PNN, meta: dict[str, Any], splits: Splits,
                          "accuracy": head_accuracy(model, h, splits.test_y, device),
                          "n_test": len(splits.test_y)})
     return rows
+
+
+def fresh_chip_rows(model: PNN, meta: dict[str, Any], splits: Splits, spec: Mapping[str, Any],
+                    h: torch.Tensor | None = None) -> list[dict]:
+    """Accuracy on ``spec['devices']`` fresh chips of device A's own design and fabrication σ
+    (seeds from ``spec['first_seed']``), at nominal conditions (``axis`` = ``nominal``) and under
+    each perturbation of ``spec['perturbations']`` ({perturbation field: values}, e.g.
+    ``{delta_T_K: [2.0]}``). The offline methods' headline numbers are read over these chips
+    plus device A: a model trained without the chip must work on any chip of the process."""
+    platform = get_platform(meta["platform"])
+    fabrication = platform.fabrication(meta["spec"]["platform_config"])
+    check_spec(fabrication, {"grid": {}, **spec}, meta["device_seed"], "fresh_chips")
+    k, first = int(spec["devices"]), int(spec["first_seed"])
+    points = [("nominal", 0.0, None)] + [
+        (axis, float(value), platform.perturbation(**{axis: float(value)}))
+        for axis, values in dict(spec.get("perturbations") or {}).items() for value in values]
+    h = features(model, splits.test_x) if h is None else h
+    rows = []
+    for i in range(k):
+        device = sample_device(model, platform.name, first + i, fabrication)
+        for axis, value, perturbation in points:
+            rows.append({"platform": meta["platform"], "method": meta["method"],
+                         "seed": meta["seed"], "target": "device", "device_seed": first + i,
+                         "axis": axis, "value": value,
+                         "accuracy": head_accuracy(model, h, splits.test_y, device, perturbation),
+                         "n_test": len(splits.test_y)})
+    return rows

@@ -13,7 +13,7 @@ import torch
 
 from .accuracy import features, head_accuracy
 from .cross_device import check_spec as check_cross_device
-from .cross_device import cross_device_rows
+from .cross_device import cross_device_rows, fresh_chip_rows
 from .data import Splits
 from .paths import atomic_path
 from .platforms import PNN, Device, get_platform
@@ -50,10 +50,11 @@ def thermal_drift_rows(model: PNN, meta: dict[str, Any], splits: Splits,
 def alignment_rows(model: PNN, meta: dict[str, Any], splits: Splits,
                    sweeps: dict[str, Sequence[float]],
                    h: torch.Tensor | None = None) -> list[dict[str, Any]]:
-    """Accuracy on device A when one misalignment field of the platform's perturbation (the
-    ``axis``, e.g. ``rotation_deg``) takes each of its sweep values, all other fields nominal."""
+    """Accuracy on the twin (the authors' protocol) and on device A (ours) when one misalignment
+    field of the platform's perturbation (the ``axis``, e.g. ``rotation_deg``) takes each of its
+    sweep values, all other fields nominal."""
     platform = get_platform(meta["platform"])
-    device = device_a(model, meta)
+    targets: dict[str, Device | None] = {"twin": None, "device": device_a(model, meta)}
     h = features(model, splits.test_x) if h is None else h
     rows = []
     for axis, values in sweeps.items():
@@ -63,38 +64,57 @@ def alignment_rows(model: PNN, meta: dict[str, Any], splits: Splits,
             except TypeError as err:
                 raise ValueError(f"alignment sweep: {axis!r} is not a field of "
                                  f"{platform.perturbation.__name__}") from err
-            rows.append(_row(meta, "device", device, axis=axis, value=float(value),
-                             accuracy=head_accuracy(model, h, splits.test_y, device,
-                                                    perturbation),
-                             n_test=len(splits.test_y)))
+            for target, device in targets.items():
+                rows.append(_row(meta, target, device, axis=axis, value=float(value),
+                                 accuracy=head_accuracy(model, h, splits.test_y, device,
+                                                        perturbation),
+                                 n_test=len(splits.test_y)))
     return rows
 
 
 def training_rows(meta: dict[str, Any]) -> list[dict[str, Any]]:
     """What training one model cost, from its metadata: wall time (s), device queries (samples ×
-    physical layers measured on device A; 0 in silico), epochs, images, and the last epoch's
-    training loss and twin validation accuracy."""
-    last = meta["history"][-1] if meta["history"] else {}
+    physical layers measured on device A; 0 in silico), epochs run, the epoch whose weights were
+    kept (``best_epoch``: early stopping keeps the best; otherwise the last), images, and that
+    epoch's training loss and twin validation accuracy."""
+    history = meta["history"]
+    best = int(meta.get("best_epoch", len(history)))
+    kept = history[best - 1] if history else {}
     return [{"platform": meta["platform"], "method": meta["method"], "seed": meta["seed"],
              "device_seed": meta["device_seed"],
              "family": "in situ" if meta.get("in_situ") else "in silico",
-             "epochs": meta["epochs"], "n_train": meta["n_train"],
+             "epochs": meta["epochs"], "best_epoch": best, "n_train": meta["n_train"],
              "wall_time_s": meta["wall_time_s"], "device_queries": meta["device_queries"],
-             "threads": meta["threads"], "train_loss": last.get("train_loss"),
-             "val_accuracy_twin": last.get("val_accuracy_twin"),
+             "threads": meta["threads"], "train_loss": kept.get("train_loss"),
+             "val_accuracy_twin": kept.get("val_accuracy_twin"),
              # did it learn (pnnsat.accuracy.above_chance on what it trained on); models from
              # before this flag existed count as learned
-             "val_accuracy_target": meta.get("val_accuracy_target", last.get("val_accuracy_twin")),
+             "val_accuracy_target": meta.get("val_accuracy_target", kept.get("val_accuracy_twin")),
              "learned": bool(meta.get("learned", True))}]
+
+
+def curve_rows(meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """The training curve of one model: one row per epoch (training loss and accuracy, validation
+    accuracy on the twin and on what it trains on, seconds), and whether its weights were kept."""
+    best = int(meta.get("best_epoch", len(meta["history"])))
+    return [{"platform": meta["platform"], "method": meta["method"], "seed": meta["seed"],
+             "family": "in situ" if meta.get("in_situ") else "in silico",
+             "epoch": h["epoch"], "train_loss": h["train_loss"],
+             "train_accuracy": h["train_accuracy"], "val_accuracy_twin": h["val_accuracy_twin"],
+             "val_accuracy_target": h.get("val_accuracy_target", h["val_accuracy_twin"]),
+             "seconds": h["seconds"], "kept": h["epoch"] == best}
+            for h in meta["history"]]
 
 
 #: table name -> (key of the platform's config block holding its sweep, or None; row builder
 #: (model, meta, splits, sweep, test features) -> rows). The Snakefile and CLI read this table.
 TABLES: dict[str, tuple[str | None, Callable[..., list[dict[str, Any]]]]] = {
     "training": (None, lambda model, meta, splits, sweep, h: training_rows(meta)),
+    "curves": (None, lambda model, meta, splits, sweep, h: curve_rows(meta)),
     "thermal_drift": ("thermal_drift_K", thermal_drift_rows),
     "alignment": ("alignment", alignment_rows),
     "cross_device": ("cross_device", cross_device_rows),
+    "fresh_chips": ("fresh_chips", fresh_chip_rows),
 }
 
 
@@ -119,6 +139,14 @@ def check_sweeps(platform_name: str, block: Mapping[str, Any]) -> None:
     if block.get("cross_device"):
         check_cross_device(platform.fabrication(block), block["cross_device"],
                            int(block.get("device", {}).get("seed", 0)), f"{where}.cross_device")
+    if block.get("fresh_chips"):
+        check_cross_device(platform.fabrication(block), {"grid": {}, **block["fresh_chips"]},
+                           int(block.get("device", {}).get("seed", 0)), f"{where}.fresh_chips")
+        fields_ = {f.name for f in fields(platform.perturbation)}
+        bad = sorted(set(block["fresh_chips"].get("perturbations") or {}) - fields_)
+        if bad:
+            raise ValueError(f"{where}.fresh_chips.perturbations names {bad}, not fields of "
+                             f"{platform.perturbation.__name__}; allowed: {sorted(fields_)}.")
 
 
 def evaluate_model(model: PNN, meta: dict[str, Any], splits: Splits,
@@ -151,6 +179,7 @@ def concat_tables(paths: Iterable[str | Path], out: str | Path) -> Path:
     if not frames:
         raise ValueError("concat_tables: no input tables.")
     frame = pd.concat(frames, ignore_index=True)
-    keys = [c for c in ("platform", "method", "seed", "target", "delta_T_K", "axis", "value")
+    keys = [c for c in ("platform", "method", "seed", "epoch", "target", "delta_T_K", "axis",
+                        "value")
             if c in frame]
     return write_table(frame.sort_values(keys, kind="stable").reset_index(drop=True), out)

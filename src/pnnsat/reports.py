@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .methods import METHODS
@@ -88,25 +89,40 @@ def read_table(results_dir: str | Path, name: str, platforms: list[str] | None =
     return frame.loc[frame["learned"].astype(bool), columns].reset_index(drop=True)
 
 
-def method_matrix(thermal_drift: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
-    """The offline-vs-online table: per platform and method, accuracy on device A and on the twin
-    at nominal conditions (ΔT = 0; mean and 95 % half-width over seeds, in %), training wall
-    time (s, mean over seeds) and device queries (samples × physical layers, mean over seeds).
-    Methods come in registry order (in silico first)."""
+def method_matrix(thermal_drift: pd.DataFrame, training: pd.DataFrame,
+                  fresh_chips: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The offline-vs-online table: per platform and method, accuracy on the hardware and on the
+    twin at nominal conditions (ΔT = 0; mean and 95 % half-width, in %), training wall time (s,
+    mean over seeds) and device queries (samples × physical layers, mean over seeds).
+
+    The hardware number of an in situ method is device A, the chip it trained on, over seeds. An
+    offline method never sees a chip, so with ``fresh_chips`` (the fresh-chips table) its number
+    is over every (seed, chip) pair of device A and the fresh chips of the same design: a model
+    that only works on one lucky chip does not read as robust. ``n`` counts the values behind
+    each interval. Methods come in registry order (in silico first)."""
     nominal = thermal_drift[thermal_drift.delta_T_K == 0]
     if nominal.empty:
         raise ValueError("the thermal-drift table has no ΔT = 0 rows; add 0.0 to the platform's "
                          "thermal_drift_K sweep.")
+    chips = (fresh_chips[fresh_chips.axis == "nominal"] if fresh_chips is not None
+             else pd.DataFrame(columns=["platform", "method", "accuracy"]))
     rows = []
     for (platform, method), group in nominal.groupby(["platform", "method"], sort=False):
         device = group[group.target == "device"].accuracy.to_numpy() * 100
+        on_a = device
+        family = METHODS[method][0]
+        if family == "in silico":
+            fresh = chips[(chips.platform == platform) & (chips.method == method)]
+            device = np.concatenate([device, fresh.accuracy.to_numpy() * 100])
         twin = group[group.target == "twin"].accuracy.to_numpy() * 100
         cost = training[(training.platform == platform) & (training.method == method)]
         d_mean, d_half = mean_ci95(device)
+        a_mean, a_half = mean_ci95(on_a)
         t_mean, t_half = mean_ci95(twin)
-        rows.append({"platform": platform, "method": method, "family": METHODS[method][0],
-                     "device_pct": d_mean, "device_ci95": d_half, "twin_pct": t_mean,
-                     "twin_ci95": t_half, "seeds": len(device),
+        rows.append({"platform": platform, "method": method, "family": family,
+                     "device_pct": d_mean, "device_ci95": d_half, "n": len(device),
+                     "device_a_pct": a_mean, "device_a_ci95": a_half,
+                     "twin_pct": t_mean, "twin_ci95": t_half, "seeds": len(on_a),
                      "wall_time_s": cost.wall_time_s.mean(),
                      "device_queries": cost.device_queries.mean()})
     order = {m: i for i, m in enumerate(METHODS)}

@@ -39,7 +39,13 @@ class TrainSpec:
     platform / method: registry ids. seed: training seed (initialisation and data order).
     platform_config: the platform's config block (physics, device, sat, ...).
     method_config: the method's options (e.g. SAT's rho, adaptive).
-    epochs, batch_size, lr (Adam learning rate), weight_decay: optimisation.
+    epochs: the cap on training epochs. patience: stop once the validation accuracy on what the
+    model trains on (the twin offline, device A in situ) has not improved by more than
+    ``min_delta`` (a fraction, 0.005 = half a point) for this many epochs, and keep the best
+    epoch's weights (None: train all ``epochs``, keep the last).
+    batch_size, lr, weight_decay: optimisation. optimizer: ``adam`` or ``sgd`` (with
+    ``momentum``). clamp_digital: after every step, clamp the weights and biases of the digital
+    convolutions and fully connected layers to [−c, c] (the authors' MZI protocol); None = off.
     train_subset: use only the first n training images (quick runs); None = all.
     validation_subset: validate each epoch on the first n validation images (quick runs);
     None = all.
@@ -54,6 +60,11 @@ class TrainSpec:
     batch_size: int = 128
     lr: float = 1e-3
     weight_decay: float = 0.0
+    optimizer: str = "adam"
+    momentum: float = 0.0
+    clamp_digital: float | None = None
+    patience: int | None = None
+    min_delta: float = 0.0
     train_subset: int | None = None
     validation_subset: int | None = None
 
@@ -68,6 +79,15 @@ class TrainSpec:
                 raise ValueError(f"training.{name} = {getattr(self, name)} must be >= 1.")
         if self.lr <= 0:
             raise ValueError(f"training.lr = {self.lr} must be > 0.")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"training.optimizer = {self.optimizer!r}; choose one of "
+                             f"{sorted(OPTIMIZERS)}.")
+        if self.patience is not None and int(self.patience) < 1:
+            raise ValueError(f"training.patience = {self.patience} must be >= 1 (or null: no "
+                             "early stopping).")
+        if self.clamp_digital is not None and self.clamp_digital <= 0:
+            raise ValueError(f"training.clamp_digital = {self.clamp_digital} must be > 0 (or "
+                             "null: no clamping).")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> TrainSpec:
@@ -84,6 +104,22 @@ def resolve_torch_device(name: str = "cpu") -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("config device: cuda, but no CUDA device is available; use auto or cpu.")
     return torch.device(name)
+
+
+#: training.optimizer -> constructor(parameters, spec)
+OPTIMIZERS = {
+    "adam": lambda params, spec: torch.optim.Adam(params, lr=spec.lr,
+                                                  weight_decay=spec.weight_decay),
+    "sgd": lambda params, spec: torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum,
+                                                weight_decay=spec.weight_decay),
+}
+
+
+def clamped_parameters(model: PNN) -> list[torch.Tensor]:
+    """Weights and biases of the digital convolutions and fully connected layers (what
+    ``clamp_digital`` bounds); BatchNorm and the physical controls are left free."""
+    return [p for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))
+            for p in m.parameters(recurse=False)]
 
 
 def build_model(spec: TrainSpec) -> PNN:
@@ -125,9 +161,11 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
     method.bind(model, TrainingContext(platform=platform, platform_config=spec.platform_config,
                                        seed=spec.seed, system=system,
                                        input_shape=tuple(splits.train_x.shape[1:])))
-    optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
+    optimizer = OPTIMIZERS[spec.optimizer](model.parameters(), spec)
+    clamped = clamped_parameters(model) if spec.clamp_digital else []
     history: list[dict[str, float]] = []
     start_epoch, wall_before = 0, 0.0
+    best: dict[str, Any] = {}  # the best epoch so far (early stopping): epoch, accuracy, weights
 
     partial = out.with_name(out.name + ".partial")
     state = _read_checkpoint(partial) if partial.is_file() else {}
@@ -141,11 +179,17 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
             if system is not None:
                 system.queries = state["device_queries"]
             history, start_epoch, wall_before = state["history"], state["epoch"], state["wall"]
+            best = state.get("best", {})
             good_epoch = start_epoch
 
     train_x, train_y = splits.train_x.to(dev), splits.train_y.to(dev)
+    # What the model trains on, and where its validation accuracy is read (early stopping and
+    # the chance check): the twin offline, device A in situ (a measurement the lab can make).
+    target_device = device_a if system is not None else None
     t0 = time.perf_counter()
     for epoch in range(start_epoch, spec.epochs):
+        if best and spec.patience and epoch - best["epoch"] >= spec.patience:
+            break  # resumed after the stopping epoch was already reached
         model.train()
         epoch_start = time.perf_counter()
         order = _epoch_order(len(train_x), spec.seed, epoch).to(dev)
@@ -157,6 +201,10 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
             idx = order[i:i + spec.batch_size]
             x, y = train_x[idx], train_y[idx]
             result = method.step(model, x, y, optimizer, F.cross_entropy)
+            if clamped:
+                with torch.no_grad():
+                    for p in clamped:
+                        p.clamp_(-spec.clamp_digital, spec.clamp_digital)
             if not math.isfinite(result.loss):
                 raise TrainingDiverged(
                     f"{spec.platform}/{spec.method}/seed{spec.seed} diverged: loss "
@@ -167,14 +215,21 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
             total_loss += result.loss * len(idx)
             correct += int((result.outputs.argmax(1) == y).sum())
         seconds = time.perf_counter() - epoch_start
+        val_twin = accuracy(model, splits.val_x, splits.val_y)
+        val_target = (val_twin if target_device is None else
+                      accuracy(model, splits.val_x, splits.val_y, device=target_device))
         history.append({
             "epoch": epoch + 1,
             "train_loss": total_loss / len(order),
             "train_accuracy": correct / len(order),
-            "val_accuracy_twin": accuracy(model, splits.val_x, splits.val_y),
+            "val_accuracy_twin": val_twin,
+            "val_accuracy_target": val_target,
             "seconds": seconds,
             **method.epoch_metrics(),
         })
+        if not best or val_target > best["accuracy"] + spec.min_delta:
+            best = {"epoch": epoch + 1, "accuracy": val_target,
+                    "model": {k: v.detach().clone() for k, v in model.state_dict().items()}}
         if progress:
             h = history[-1]
             print(f"[{spec.platform}/{spec.method}/seed{spec.seed}] epoch {epoch + 1}/{spec.epochs}"
@@ -186,14 +241,19 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
                         "optimizer": optimizer.state_dict(), "history": history,
                         "method": method.state_dict(),
                         "device_queries": 0 if system is None else system.queries,
-                        "epoch": epoch + 1, "wall": wall_before + time.perf_counter() - t0}, tmp)
+                        "epoch": epoch + 1, "best": best,
+                        "wall": wall_before + time.perf_counter() - t0}, tmp)
         good_epoch = epoch + 1
+        if spec.patience and epoch + 1 - best["epoch"] >= spec.patience:
+            break  # converged: no improvement for `patience` epochs
+
+    if spec.patience and best:  # keep the best epoch's weights (early stopping)
+        model.load_state_dict(best["model"])
 
     # Did it learn? Validation accuracy on what it trained on (the twin offline, device A in
     # situ), against chance (see pnnsat.accuracy.above_chance).
     target = "device" if system is not None else "twin"
-    val_target = (accuracy(model, splits.val_x, splits.val_y, device=device_a)
-                  if system is not None else history[-1]["val_accuracy_twin"])
+    val_target = best["accuracy"] if spec.patience else history[-1]["val_accuracy_target"]
     learned = above_chance(val_target, len(splits.val_y), splits.n_classes)
     if not learned:
         print(f"[{spec.platform}/{spec.method}/seed{spec.seed}] WARNING: did not learn: "
@@ -206,7 +266,8 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
         "method": spec.method,
         "seed": spec.seed,
         "device_seed": device_seed(spec),
-        "epochs": spec.epochs,
+        "epochs": len(history),  # epochs run (the cap is spec.epochs)
+        "best_epoch": best["epoch"] if spec.patience else len(history),
         "history": history,
         "wall_time_s": wall_before + time.perf_counter() - t0,
         # forward measurements on device A, in samples × physical layers (0: in silico)

@@ -149,11 +149,13 @@ class Platform:
     @classmethod
     def from_classes(cls, name: str, description: str, model: Callable[[Any], PNN],
                      physics: type, fabrication: type, perturbation: type,
-                     drift_field: str = "delta_T_K") -> Platform:
-        """A registry row from a platform's model class and its three config dataclasses.
+                     drift_field: str = "delta_T_K", network: type | None = None) -> Platform:
+        """A registry row from a platform's model class and its config dataclasses.
 
         The config block's ``physics`` mapping builds ``physics``; its ``device`` mapping (less
-        ``seed``) builds ``fabrication``; unknown keys raise a ValueError naming the block.
+        ``seed``) builds ``fabrication``; a platform with architecture choices (``network``, e.g.
+        the MZI readout) gets its ``network`` mapping as the model's second argument; unknown keys
+        raise a ValueError naming the block.
         """
 
         def parse_physics(block: Mapping[str, Any]) -> Any:
@@ -163,8 +165,13 @@ class Platform:
             values = {k: v for k, v in dict(block.get("device") or {}).items() if k != "seed"}
             return dataclass_from_config(fabrication, values, f"platforms.{name}.device")
 
-        return cls(name=name, description=description,
-                   build_model=lambda block: model(parse_physics(block)),
+        def build(block: Mapping[str, Any]) -> PNN:
+            if network is None:
+                return model(parse_physics(block))
+            return model(parse_physics(block), dataclass_from_config(
+                network, block.get("network"), f"platforms.{name}.network"))
+
+        return cls(name=name, description=description, build_model=build,
                    fabrication=parse_fabrication, perturbation=perturbation,
                    drift_field=drift_field)
 

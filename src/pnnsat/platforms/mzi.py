@@ -14,9 +14,15 @@ Performance: the N×N transfer matrix is built once per forward, column by colum
 batched 2×2 product over its MZIs (cost independent of the batch), then applied to the whole batch
 as one complex matmul.
 
-Network (the paper's): digital conv front-end (conv 6, conv 16, fc 400→120→N) → N real amplitudes
-(normalised to unit input power: the laser power is fixed) → mesh → |E|² at every output → the
-first 10 ports, as a fraction of the detected power, are the class scores (digital gain and bias).
+Network (:class:`MZINetwork`): digital LeNet conv front-end (conv 6, conv 16, fc 400→120→N) → N real
+amplitudes (normalised to unit input power: the laser power is fixed) → mesh → |E|² at every output
+→ class scores from the first 10 ports. Two readouts: ``l2_intensity`` (the authors' code, the
+default): the output intensities divided by their L2 norm over all N ports, first 10 taken, used
+as logits in [0, 1] with no digital gain or bias — the loss keeps pushing light into the correct
+port; ``power_fraction`` (this project's first version): digital gain · P[:10]/ΣP + bias, which
+stops pushing once the softmax margin is reached. Two front-ends: ``bn_linear`` (the authors'):
+fc 400→120 → BatchNorm1d → fc 120→N, no ReLU, convolutions without BatchNorm; ``relu``: BatchNorm
+after each convolution, ReLU between the fully connected layers.
 """
 
 from __future__ import annotations
@@ -246,24 +252,64 @@ class ClementsMesh(PhysicalLayer):
                 "crosstalk_kappa": torch.tensor(fabrication.crosstalk_kappa)}
 
 
-class ConvMZI(PNN):
-    """Digital conv front-end → N amplitudes (unit power) → Clements mesh → first 10 port powers."""
+READOUTS = ("l2_intensity", "power_fraction")
+FRONTENDS = ("bn_linear", "relu")
 
-    def __init__(self, physics: MZIPhysics, n_classes: int = 10) -> None:
+
+@dataclass(frozen=True)
+class MZINetwork:
+    """Architecture choices of the MZI network (module docstring).
+
+    readout: ``l2_intensity`` (authors': P/‖P‖₂ over all ports, first 10 as logits) or
+        ``power_fraction`` (gain · P[:10]/ΣP + bias).
+    frontend: ``bn_linear`` (authors': fc → BatchNorm1d → fc) or ``relu`` (BatchNorm in the
+        convolutions, ReLU between the fully connected layers).
+    """
+
+    readout: str = "l2_intensity"
+    frontend: str = "bn_linear"
+
+    def __post_init__(self) -> None:
+        if self.readout not in READOUTS:
+            raise ValueError(f"platforms.mzi.network.readout = {self.readout!r}; choose one of "
+                             f"{READOUTS}.")
+        if self.frontend not in FRONTENDS:
+            raise ValueError(f"platforms.mzi.network.frontend = {self.frontend!r}; choose one of "
+                             f"{FRONTENDS}.")
+
+
+def lenet_frontend(n_out: int, frontend: str) -> nn.Sequential:
+    """LeNet's digital layers: 28×28 image → ``n_out`` real values (see :class:`MZINetwork`)."""
+    if frontend == "bn_linear":
+        return nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(400, 120), nn.BatchNorm1d(120), nn.Linear(120, n_out),
+        )
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, n_out),
+    )
+
+
+class ConvMZI(PNN):
+    """Digital conv front-end → N amplitudes (unit power) → Clements mesh → 10 class scores."""
+
+    def __init__(self, physics: MZIPhysics, network: MZINetwork | None = None,
+                 n_classes: int = 10) -> None:
         super().__init__()
         if n_classes > physics.n_modes:
             raise ValueError(f"{n_classes} classes need at least as many modes; N = "
                              f"{physics.n_modes}.")
+        self.network = network or MZINetwork()
         self.n_classes = n_classes
-        self.frontend = nn.Sequential(
-            nn.Conv2d(1, 6, 5, padding=2), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, 5), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, physics.n_modes),
-        )
+        self.frontend = lenet_frontend(physics.n_modes, self.network.frontend)
         self.mesh = ClementsMesh(physics)
-        # Port powers are fractions of the detected power (~1/N each): start with gain N.
-        self.gain = nn.Parameter(torch.tensor(float(physics.n_modes)))
-        self.bias = nn.Parameter(torch.zeros(n_classes))
+        if self.network.readout == "power_fraction":
+            # Port powers are fractions of the detected power (~1/N each): start with gain N.
+            self.gain = nn.Parameter(torch.tensor(float(physics.n_modes)))
+            self.bias = nn.Parameter(torch.zeros(n_classes))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The digital front-end: images → N real input amplitudes of unit total power."""
@@ -273,6 +319,8 @@ class ConvMZI(PNN):
              perturbation: MZIPerturbation | None = None) -> torch.Tensor:
         errors = None if device is None else device.for_layer("mesh")
         power = self.mesh(amplitudes, errors, perturbation)
+        if self.network.readout == "l2_intensity":
+            return F.normalize(power, dim=1)[:, : self.n_classes]
         scores = power[:, : self.n_classes] / power.sum(1, keepdim=True).clamp_min(1e-12)
         return self.gain * scores + self.bias
 
@@ -280,4 +328,5 @@ class ConvMZI(PNN):
 PLATFORM = Platform.from_classes(
     "mzi", "Clements MZI mesh (conv front-end, 64-mode coherent mesh, |E|² readout)",
     model=ConvMZI, physics=MZIPhysics, fabrication=MZIFabrication, perturbation=MZIPerturbation,
+    network=MZINetwork,
 )
