@@ -108,15 +108,29 @@ FIGURE_CODE = [f"{PKG}/plotting.py", f"{PKG}/paths.py", f"{PKG}/reports.py"]
 FIGURE_TABLES = {
     "fig2_offline_vs_online": ["thermal_drift", "training", "fresh_chips"],
     "fig3_cross_device": ["cross_device"],
-    "fig4_thermal_drift": ["thermal_drift"],
-    "fig5_alignment": ["alignment", "thermal_drift"],
+    "fig4_thermal_drift": ["thermal_drift", "fresh_chips"],
+    "fig5_alignment": ["alignment", "thermal_drift", "fresh_chips"],
     "figS2_mrr_training": [],
     "fig1_sharpness": ["sharpness", "landscape", "thermal_drift"],
     "figS1_rho": ["rho_sweep"],
+    "figS3_yield": ["cross_device"],
+    "figS4_convergence": ["curves"],
 }
 # Figures that read trained models (platform, methods), and per-figure parameter overrides.
 FIGURE_MODELS = {"figS2_mrr_training": ("mrr", ["bp", "sat"])}
-FIGURE_PARAMS = {"figS2_mrr_training": {"platforms": ["mrr"], "methods": ["bp", "sat"]}}
+FIGURE_PARAMS = {
+    "figS2_mrr_training": {"platforms": ["mrr"], "methods": ["bp", "sat"]},
+    # D2NN drift is flat over 0-2 K by construction (the notebook says why); its rows stay in the
+    # table
+    "fig4_thermal_drift": {"platforms": [p for p in config["platforms"] if p != "d2nn"]},
+    # the D2NN mask width, for the rotation panel's edge-displacement axis
+    "fig5_alignment": {"mask_px": int(config["platforms"].get("d2nn", {}).get("physics", {})
+                                      .get("grid", 64))},
+    # device A's sigma on each platform's cross-device axis (the yield figure marks it)
+    "figS3_yield": {"device_sigma": {
+        p: float(b["device"].get(sorted(b["cross_device"]["grid"])[0], 0.0))
+        for p, b in config["platforms"].items()}},
+}
 # Per-model evaluation tables (pnnsat.evaluation.TABLES: training cost, thermal drift,
 # alignment, cross-device), all written by one evaluate job per model (one process: the
 # test features are computed once); every platform block defines the sweeps.
@@ -216,9 +230,13 @@ wildcard_constraints:
     fig="|".join(FIGURE_TABLES),
 
 
+ALL_TABLES = TABLES + ["sharpness", "landscape"] + (["rho_sweep"] if RHO_PLATFORMS else [])
+
+
 rule all:
     input:
         expand(f"{FIG}/{{fig}}.{{ext}}", fig=config["figures"], ext=["pdf", "png"]),
+        [f"{FIG}/tables/{t}.csv" for t in ALL_TABLES],
         [f"{R}/tables/{t}.csv" for t in TABLES],
         [f"{R}/tables/{t}.csv" for t in ("sharpness", "landscape")],
         [f"{R}/tables/rho_sweep.csv"] if RHO_PLATFORMS else [],
@@ -426,6 +444,19 @@ rule gather_platform_table:
         f"{R}/logs/gather/{{kind}}.log",
     shell:
         "{PY} -m pnnsat gather --out {output} {input} > {log} 2>&1"
+
+
+rule publish_table:
+    """The numbers behind the figures, beside them (committed for the full run: a reader checks
+    any number without re-running)."""
+    input:
+        f"{R}/tables/{{published}}.csv",
+    output:
+        f"{FIG}/tables/{{published}}.csv",
+    wildcard_constraints:
+        published="|".join(ALL_TABLES),
+    shell:
+        "cp {input} {output}"
 
 
 rule figure:

@@ -31,6 +31,10 @@ BAND_METHODS = ("bp", "sat")
 #: legend title of curve plots that use method_style
 STYLE_NOTE = "solid: in silico, dashed: in situ; bands: 95 % interval (BP, SAT)"
 PLATFORM_LABELS = {"mrr": "MRR weight bank", "mzi": "MZI mesh", "d2nn": "Diffractive (D2NN)"}
+#: cross-device table column (``sigma_<fabrication field>``) -> axis label
+SIGMA_LABELS = {"sigma_phase_sigma_rad": "Phase-error σ (rad)",
+                "sigma_splitter_sigma": "Splitter-error σ",
+                "sigma_resonance_sigma_nm": "Resonance-offset σ (nm)"}
 
 # t_{0.975, df} for df = 1..30; beyond 30 a Cornish–Fisher expansion is accurate to 1e-3.
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .methods import METHODS
 from .paths import resolve
-from .plotting import EXCLUDED, PLATFORM_LABELS, mean_ci95, note_excluded
+from .plotting import EXCLUDED, PLATFORM_LABELS, SIGMA_LABELS, mean_ci95, note_excluded
 
 #: columns that name one trained model in every table
 MODEL_KEYS = ["platform", "method", "seed"]
@@ -71,8 +71,8 @@ def read_table(results_dir: str | Path, name: str, platforms: list[str] | None =
     if "learned" not in frame and (tables / "training.csv").is_file():
         training = pd.read_csv(tables / "training.csv")
         if "learned" in training and set(MODEL_KEYS) <= set(frame.columns):
-            flags = training[MODEL_KEYS + ["learned", "val_accuracy_target"]]
-            frame = frame.merge(flags, on=MODEL_KEYS, how="left")
+            extra = [c for c in ("learned", "val_accuracy_target") if c not in frame]
+            frame = frame.merge(training[MODEL_KEYS + extra], on=MODEL_KEYS, how="left")
             frame["learned"] = frame["learned"].fillna(True)
     if "learned" not in frame:  # tables from before the flag existed: every model counts
         return frame
@@ -89,38 +89,52 @@ def read_table(results_dir: str | Path, name: str, platforms: list[str] | None =
     return frame.loc[frame["learned"].astype(bool), columns].reset_index(drop=True)
 
 
+def hardware_accuracy(device_a: pd.DataFrame, fresh: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Accuracy on hardware per platform and method (%, mean, 95 % half-width, ``n`` values).
+
+    ``device_a``: rows of device A (one per seed); ``fresh``: rows of the fresh chips of the same
+    design (one per seed and chip) at the same conditions. An in situ method is scored on device
+    A, the chip it trained on, over seeds. An offline method never sees a chip, so its score is
+    over every (seed, chip) pair of device A and the fresh chips: a model that only works on one
+    lucky chip does not read as robust."""
+    fresh = fresh if fresh is not None else device_a.iloc[0:0]
+    rows = []
+    for (platform, method), group in device_a.groupby(["platform", "method"], sort=False):
+        values = group.accuracy.to_numpy() * 100
+        family = METHODS[method][0]
+        if family == "in silico":
+            more = fresh[(fresh.platform == platform) & (fresh.method == method)]
+            values = np.concatenate([values, more.accuracy.to_numpy() * 100])
+        mean, half = mean_ci95(values)
+        rows.append({"platform": platform, "method": method, "family": family, "pct": mean,
+                     "ci95": half, "n": len(values)})
+    return pd.DataFrame(rows, columns=["platform", "method", "family", "pct", "ci95", "n"])
+
+
 def method_matrix(thermal_drift: pd.DataFrame, training: pd.DataFrame,
                   fresh_chips: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The offline-vs-online table: per platform and method, accuracy on the hardware and on the
-    twin at nominal conditions (ΔT = 0; mean and 95 % half-width, in %), training wall time (s,
-    mean over seeds) and device queries (samples × physical layers, mean over seeds).
-
-    The hardware number of an in situ method is device A, the chip it trained on, over seeds. An
-    offline method never sees a chip, so with ``fresh_chips`` (the fresh-chips table) its number
-    is over every (seed, chip) pair of device A and the fresh chips of the same design: a model
-    that only works on one lucky chip does not read as robust. ``n`` counts the values behind
-    each interval. Methods come in registry order (in silico first)."""
+    """The offline-vs-online table: per platform and method, accuracy on hardware at nominal
+    conditions (ΔT = 0; :func:`hardware_accuracy` with the nominal rows of ``fresh_chips``), on
+    device A alone and on the twin (mean and 95 % half-width over seeds, in %), training wall time
+    (s, mean over seeds) and device queries (samples × physical layers, mean over seeds). Methods
+    come in registry order (in silico first)."""
     nominal = thermal_drift[thermal_drift.delta_T_K == 0]
     if nominal.empty:
         raise ValueError("the thermal-drift table has no ΔT = 0 rows; add 0.0 to the platform's "
                          "thermal_drift_K sweep.")
-    chips = (fresh_chips[fresh_chips.axis == "nominal"] if fresh_chips is not None
-             else pd.DataFrame(columns=["platform", "method", "accuracy"]))
+    fresh = None if fresh_chips is None else fresh_chips[fresh_chips.axis == "nominal"]
+    hardware = hardware_accuracy(nominal[nominal.target == "device"], fresh).set_index(
+        ["platform", "method"])
     rows = []
     for (platform, method), group in nominal.groupby(["platform", "method"], sort=False):
-        device = group[group.target == "device"].accuracy.to_numpy() * 100
-        on_a = device
-        family = METHODS[method][0]
-        if family == "in silico":
-            fresh = chips[(chips.platform == platform) & (chips.method == method)]
-            device = np.concatenate([device, fresh.accuracy.to_numpy() * 100])
+        on_a = group[group.target == "device"].accuracy.to_numpy() * 100
         twin = group[group.target == "twin"].accuracy.to_numpy() * 100
         cost = training[(training.platform == platform) & (training.method == method)]
-        d_mean, d_half = mean_ci95(device)
         a_mean, a_half = mean_ci95(on_a)
         t_mean, t_half = mean_ci95(twin)
-        rows.append({"platform": platform, "method": method, "family": family,
-                     "device_pct": d_mean, "device_ci95": d_half, "n": len(device),
+        hw = hardware.loc[(platform, method)]
+        rows.append({"platform": platform, "method": method, "family": METHODS[method][0],
+                     "device_pct": hw.pct, "device_ci95": hw.ci95, "n": int(hw.n),
                      "device_a_pct": a_mean, "device_a_ci95": a_half,
                      "twin_pct": t_mean, "twin_ci95": t_half, "seeds": len(on_a),
                      "wall_time_s": cost.wall_time_s.mean(),
@@ -130,6 +144,34 @@ def method_matrix(thermal_drift: pd.DataFrame, training: pd.DataFrame,
     return (frame.assign(_o=frame.method.map(order))
             .sort_values(["platform", "_o"], kind="stable").drop(columns="_o")
             .reset_index(drop=True))
+
+
+def yield_curves(cross_device: pd.DataFrame, spec_pct: dict[str, float]) -> pd.DataFrame:
+    """Yield against fabrication σ: per platform, method and σ, the fraction of (seed, chip)
+    pairs of the cross-device table whose accuracy reaches ``spec_pct[platform]`` (%), and their
+    count ``n``. A platform with several σ axes is read on its diagonal (all σ equal, e.g. MZI
+    phase σ = splitter σ); ``sigma_label`` names the axis."""
+    rows = []
+    for platform, frame in cross_device.groupby("platform", sort=False):
+        if platform not in spec_pct:
+            raise ValueError(f"spec_pct has no specification for {platform}; give one, e.g. "
+                             f"{{'{platform}': 80}}.")
+        axes = [c for c in frame.columns if c.startswith("sigma_") and frame[c].notna().any()]
+        diagonal = frame[(frame[axes].nunique(axis=1) == 1)] if len(axes) > 1 else frame
+        label = " = ".join(SIGMA_LABELS.get(a, a) for a in axes)
+        passed = diagonal.assign(sigma=diagonal[axes[0]],
+                                 ok=diagonal.accuracy * 100 >= spec_pct[platform])
+        for (method, sigma), group in passed.groupby(["method", "sigma"], sort=False):
+            rows.append({"platform": platform, "method": method, "sigma": sigma,
+                         "yield": group.ok.mean(), "n": len(group), "sigma_label": label})
+    columns = ["platform", "method", "sigma", "yield", "n", "sigma_label"]
+    return pd.DataFrame(rows, columns=columns).sort_values(["platform", "method", "sigma"],
+                                                           kind="stable").reset_index(drop=True)
+
+
+def interval_text(pct: float, ci95: float) -> str:
+    """``mean ± half-width`` (%), or ``mean (one value)`` where no interval exists."""
+    return f"{pct:.1f} (one value)" if np.isnan(ci95) else f"{pct:.1f} ± {ci95:.1f}"
 
 
 def markdown(frame: pd.DataFrame, floatfmt: str = ".1f") -> str:
