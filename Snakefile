@@ -20,7 +20,7 @@ configfile: "config/config.yaml"
 validate(config, "config/schema.yaml")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from pnnsat.config import differences, load_config  # noqa: E402
+from pnnsat.config import deep_merge, differences, load_config  # noqa: E402
 from pnnsat.evaluation import TABLES as EVALUATION_TABLES, check_sweeps  # noqa: E402
 from pnnsat.methods import build_method  # noqa: E402
 from pnnsat.numerics import requested_level  # noqa: E402
@@ -115,6 +115,8 @@ FIGURE_TABLES = {
     "figS1_rho": ["rho_sweep"],
     "figS3_yield": ["cross_device"],
     "figS4_convergence": ["curves"],
+    "figS5_ablations": ["thermal_drift", "training", "fresh_chips", "ablation_thermal_drift",
+                        "ablation_training", "ablation_fresh_chips"],
 }
 # Figures that read trained models (platform, methods), and per-figure parameter overrides.
 FIGURE_MODELS = {"figS2_mrr_training": ("mrr", ["bp", "sat"])}
@@ -157,8 +159,10 @@ def training_options(block, method):
     return options
 
 
-def train_spec(w, method_config=None):
-    block = config["platforms"][w.platform]
+def train_spec(w, method_config=None, block=None):
+    """The training spec (JSON) of (w.platform, w.method); `block`: the platform's config block
+    (default: config's; an ablation passes its changed copy)."""
+    block = config["platforms"][w.platform] if block is None else block
     spec = {
         "platform": w.platform,
         "method": w.method,
@@ -171,6 +175,36 @@ def train_spec(w, method_config=None):
         **training_options(block, w.method),
     }
     return json.dumps(spec, sort_keys=True)
+
+
+# Ablations (figS5): extra models beside the method matrix, each trained and evaluated like the
+# matrix's models on its platform's block with the keys of `set` changed (deep-merged).
+ABLATIONS = config.get("ablations") or {}
+ABLATION_TABLES = ["training", "thermal_drift", "fresh_chips"]
+
+
+def ablation_block(name):
+    return deep_merge(config["platforms"][ABLATIONS[name]["platform"]], ABLATIONS[name].get("set", {}))
+
+
+for _a, _spec in ABLATIONS.items():  # checked now, before any job (key path in the message)
+    if _spec["platform"] not in config["platforms"]:
+        raise ValueError(f"config ablations.{_a}.platform = {_spec['platform']}, not in platforms "
+                         f"({', '.join(config['platforms'])}).")
+    _block = ablation_block(_a)
+    for _m in _spec["methods"]:
+        try:
+            build_method(_m, _block.get(_m, {})).validate_for(get_platform(_spec["platform"]))
+            get_platform(_spec["platform"]).build_model(_block)
+        except ValueError as err:
+            raise ValueError(f"config ablations.{_a} ({_m}): {err}") from None
+ABLATION_RUNS = [(a, m) for a, spec in ABLATIONS.items() for m in spec["methods"]]
+
+
+def ablation_spec(w):
+    platform = ABLATIONS[w.ablation]["platform"]
+    return train_spec(SimpleNamespace(platform=platform, method=w.method),
+                      block=ablation_block(w.ablation))
 
 
 # figS1: SAT retrained at each rho of `rho_sweep` (the platform's other sat options kept). The
@@ -230,7 +264,8 @@ wildcard_constraints:
     fig="|".join(FIGURE_TABLES),
 
 
-ALL_TABLES = TABLES + ["sharpness", "landscape"] + (["rho_sweep"] if RHO_PLATFORMS else [])
+ALL_TABLES = (TABLES + ["sharpness", "landscape"] + (["rho_sweep"] if RHO_PLATFORMS else [])
+              + ([f"ablation_{t}" for t in ABLATION_TABLES] if ABLATIONS else []))
 
 
 rule all:
@@ -240,6 +275,7 @@ rule all:
         [f"{R}/tables/{t}.csv" for t in TABLES],
         [f"{R}/tables/{t}.csv" for t in ("sharpness", "landscape")],
         [f"{R}/tables/rho_sweep.csv"] if RHO_PLATFORMS else [],
+        [f"{R}/tables/ablation_{t}.csv" for t in ABLATION_TABLES] if ABLATIONS else [],
 
 
 rule data:
@@ -327,6 +363,67 @@ rule train_rho:
     priority: lambda w: train_priority(w.platform, "sat")
     shell:
         TRAIN_SHELL
+
+
+rule train_ablation:
+    """figS5: one ablation's model of `method`, every seed (its platform block with `set`)."""
+    input:
+        data=DATA,
+        code=lambda w: train_code(SimpleNamespace(platform=ABLATIONS[w.ablation]["platform"],
+                                                  method=w.method)),
+    output:
+        [f"{R}/ablations/{{ablation}}/models/{{method}}/seed{s}.pt" for s in SEEDS],
+    log:
+        f"{R}/logs/train/ablations/{{ablation}}/{{method}}.log",
+    benchmark:
+        f"{R}/benchmarks/train/ablations/{{ablation}}/{{method}}.tsv"
+    params:
+        spec=ablation_spec,
+        numerics=NUMERICS,
+    threads: config["threads"]
+    resources:
+        cpu_slots=lambda w, threads: threads,
+    priority: lambda w: train_priority(ABLATIONS[w.ablation]["platform"], w.method)
+    shell:
+        TRAIN_SHELL
+
+
+rule evaluate_ablation:
+    """figS5: the nominal, drift and fresh-chip tables of one ablation's models, labelled."""
+    input:
+        model=rules.train_ablation.output,
+        data=DATA,
+        code=lambda w: evaluate_code(SimpleNamespace(platform=ABLATIONS[w.ablation]["platform"])),
+    output:
+        [f"{R}/ablations/{{ablation}}/eval/{{method}}/seed{s}/{t}.csv" for s in SEEDS
+         for t in ABLATION_TABLES],
+    log:
+        f"{R}/logs/eval/ablations/{{ablation}}/{{method}}.log",
+    params:
+        sweeps=lambda w: json.dumps({k: ablation_block(w.ablation)[k] for k in SWEEP_KEYS},
+                                    sort_keys=True),
+        test_subset=TEST_SUBSET_ARG,
+    threads: config["threads"]
+    resources:
+        cpu_slots=lambda w, threads: threads,
+    shell:
+        "{PY} -m pnnsat evaluate --model {input.model} --data {input.data}"
+        " --sweeps {params.sweeps:q} --out {output} --threads {threads} {params.test_subset}"
+        " --label ablation={wildcards.ablation} --torch-device {config[device]} > {log} 2>&1"
+
+
+rule gather_ablation:
+    input:
+        lambda w: [f"{R}/ablations/{a}/eval/{m}/seed{s}/{w.atable}.csv" for a, m in ABLATION_RUNS
+                   for s in SEEDS],
+    output:
+        f"{R}/tables/ablation_{{atable}}.csv",
+    wildcard_constraints:
+        atable="|".join(ABLATION_TABLES),
+    log:
+        f"{R}/logs/gather/ablation_{{atable}}.log",
+    shell:
+        "{PY} -m pnnsat gather --out {output} {input} > {log} 2>&1"
 
 
 rule rho_sweep:

@@ -310,3 +310,33 @@ def test_perturbation_ascent_moves_on_the_ellipsoid_of_radii():
     assert (delta["a"] / 1.0) ** 2 + (delta["b"] / 0.5) ** 2 == pytest.approx(1.0)
     assert perturbation_ascent({"a": -2.0}, {"a": 0.7}) == {"a": pytest.approx(-0.7)}
     assert perturbation_ascent({"a": 0.0}, {"a": 0.7}) == {"a": 0.0}
+
+
+def test_random_perturbation_sat_step_equals_a_step_at_the_drawn_pose():
+    """perturbation_mode random, ρ = 0: plain gradient descent at the pose drawn uniformly in
+    [nominal, nominal + r] from the seed's generator; a resumed method draws the same poses."""
+    platform, field, radius = "mrr", "delta_T_K", 0.5
+    model, x, y = setup(platform)
+    reference = copy.deepcopy(model)
+    config = {"rho": 0.0, "perturbation_ascent": {field: radius}, "perturbation_mode": "random"}
+    method = build_method("sat", config)
+    bind(method, model, platform, seed=3)
+    twin = build_method("sat", config)
+    bind(twin, copy.deepcopy(model), platform, seed=3)
+    pose = twin._random_pose()[field]
+    assert 0.0 <= pose <= radius
+    model.eval()
+    reference.eval()
+    method.step(model, x, y, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy)
+    cls = get_platform(platform).perturbation
+    ref_opt = torch.optim.SGD(reference.parameters(), lr=0.1)
+    F.cross_entropy(reference(x, perturbation=cls(**{field: pose})), y).backward()
+    ref_opt.step()
+    assert_same_parameters(model, reference, atol=1e-6)
+    # resume: a fresh method loaded from the state dict continues the same sequence of poses
+    resumed = build_method("sat", config)
+    bind(resumed, copy.deepcopy(model), platform, seed=3)
+    resumed.load_state_dict(method.state_dict())
+    assert resumed._random_pose() == method._random_pose()
+    with pytest.raises(ValueError, match="perturbation_mode"):
+        build_method("sat", {**config, "perturbation_mode": "worst"})

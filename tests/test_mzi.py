@@ -13,8 +13,11 @@ from pnnsat.platforms.mzi import (
     ConvMZI,
     MZIFabrication,
     MZIPerturbation,
+    MZINetwork,
     MZIPhysics,
     coupling_efficiency,
+    haar_alpha,
+    haar_diagonal_sequence,
     mzi_matrices,
 )
 
@@ -220,3 +223,30 @@ def test_network_options_are_checked_and_the_old_readout_stays_available():
         MZI.build_model({"network": {"readout": "softmax"}})
     with pytest.raises(ValueError, match="unknown key"):
         MZI.build_model({"network": {"gain": 3}})
+
+
+def initial_port_powers(init: str, n: int = 8, draws: int = 1000) -> torch.Tensor:
+    torch.manual_seed(0)
+    powers = []
+    for _ in range(draws):
+        model = ConvMZI(MZIPhysics(n_modes=n), MZINetwork(init=init), n_classes=2)
+        powers.append(model.mesh.transfer_matrix().detach().abs() ** 2)
+    return torch.stack(powers)
+
+
+def test_haar_initialisation_gives_haar_random_meshes():
+    """A Haar-random N×N unitary has E|U_ij|² = 1/N and |U_ij|² ~ Beta(1, N − 1) for every
+    entry; the uniform-phase initialisation is far from it (it favours the diagonal's ports)."""
+    n = 8
+    haar, uniform = initial_port_powers("haar", n), initial_port_powers("uniform", n)
+    beta_var = (n - 1) / (n * n * (n + 1))
+    assert float((haar.mean(0) - 1 / n).abs().max()) < 0.02
+    assert haar[:, 0, 0].var() == pytest.approx(beta_var, rel=0.15)
+    assert haar[:, n - 1, 0].var() == pytest.approx(beta_var, rel=0.15)
+    assert float((uniform.mean(0) - 1 / n).abs().max()) > 0.1
+
+
+def test_haar_sensitivity_indices_match_the_published_sequence():
+    assert haar_diagonal_sequence(4) == [2, 4, 3, 1]
+    alpha = haar_alpha(64)
+    assert len(alpha) == 64 * 63 // 2 and float(alpha.min()) == 1 and float(alpha.max()) == 63

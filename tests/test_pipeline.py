@@ -94,9 +94,10 @@ def test_quick_alignment_table_covers_every_configured_sweep():
         sweeps = block.get("alignment", {})
         rows = table[table.platform == platform]
         n_points = sum(len(v) for v in sweeps.values())
-        assert len(rows) == n_points * len(QUICK["methods"]) * len(QUICK["seeds"]), platform
+        # every point on the twin (the authors' protocol) and on device A (ours)
+        assert len(rows) == 2 * n_points * len(QUICK["methods"]) * len(QUICK["seeds"]), platform
         assert set(rows.axis) == set(sweeps)
-    assert (table.target == "device").all() and table.accuracy.between(0, 1).all()
+    assert set(table.target) == {"twin", "device"} and table.accuracy.between(0, 1).all()
 
 
 #: forward passes on the device per sample and step (pnnsat.methods), in silico methods: none
@@ -201,3 +202,24 @@ def test_changing_the_numerics_level_retrains(monkeypatch):
     assert planned_training_jobs(DEFAULT_LEVEL) == 0
     runs = len(QUICK["platforms"]) * len(QUICK["methods"])
     assert planned_training_jobs("baseline") >= runs
+
+
+def test_quick_fresh_chip_table_covers_every_chip_and_condition():
+    table = quick_table("fresh_chips")
+    for platform, block in QUICK["platforms"].items():
+        spec = block["fresh_chips"]
+        points = 1 + sum(len(v) for v in (spec.get("perturbations") or {}).values())
+        rows = table[table.platform == platform]
+        assert len(rows) == spec["devices"] * points * len(QUICK["methods"]) * len(QUICK["seeds"])
+        assert set(rows.device_seed) == set(range(spec["first_seed"],
+                                                  spec["first_seed"] + spec["devices"]))
+
+
+def test_quick_ablation_tables_name_every_ablation_and_its_methods():
+    training = quick_table("ablation_training")
+    for name, spec in QUICK["ablations"].items():
+        rows = training[training.ablation == name]
+        assert set(rows.method) == set(spec["methods"]) and set(rows.platform) == {spec["platform"]}
+        assert len(rows) == len(spec["methods"]) * len(QUICK["seeds"])
+    drift = quick_table("ablation_thermal_drift")
+    assert set(drift.ablation) == set(QUICK["ablations"])

@@ -146,3 +146,38 @@ def test_reused_ascent_resumes_exactly():
 def test_ascent_every_must_be_a_positive_integer(bad):
     with pytest.raises(ValueError, match="ascent_every"):
         SharpnessAware(rho=0.3, ascent_every=bad)
+
+
+class SplitQuadratic(nn.Module):
+    """The same L = ½ zᵀAz with z = (Θ, w): Θ a physical control, w a digital weight."""
+
+    def __init__(self, theta, w):
+        super().__init__()
+        self.theta = nn.Parameter(torch.tensor([theta], dtype=torch.float64))
+        self.w = nn.Parameter(torch.tensor([w], dtype=torch.float64))
+
+    def control_parameters(self):
+        return [self.theta]
+
+    def forward(self, x):
+        return torch.cat([self.theta, self.w])
+
+
+@pytest.mark.parametrize("scope", ["controls", "all"])
+def test_sat_scope_equals_a_hand_computation(scope):
+    model = SplitQuadratic(1.0, -2.0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    SharpnessAware(rho=0.3, scope=scope).step(model, None, None, opt, quadratic_loss)
+    z = torch.tensor([1.0, -2.0], dtype=torch.float64)
+    if scope == "all":  # g = Az = (2, -1.5), ε = 0.3 g/‖g‖ = (0.24, -0.18) on both coordinates
+        eps = torch.tensor([0.24, -0.18], dtype=torch.float64)
+    else:  # only Θ moves: ε = 0.3 · sign(g_Θ) = (0.3, 0)
+        eps = torch.tensor([0.3, 0.0], dtype=torch.float64)
+    expected = z - 0.1 * (A @ (z + eps))
+    got = torch.cat([model.theta.detach(), model.w.detach()])
+    assert torch.allclose(got, expected, atol=1e-12)
+
+
+def test_unknown_scope_is_rejected():
+    with pytest.raises(ValueError, match="scope"):
+        SharpnessAware(rho=0.1, scope="digital")

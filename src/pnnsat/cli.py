@@ -74,6 +74,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         raise ConfigError(f"{len(args.out)} --out paths for {len(args.model)} models; give the "
                           "same tables for every model.")
     per_model = len(args.out) // len(args.model)
+    labels = {}
+    for label in args.label or []:
+        key, sep, value = label.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--label {label!r}: write KEY=VALUE, e.g. ablation=readout.")
+        labels[key] = value
     if args.threads:
         torch.set_num_threads(args.threads)
     dev = resolve_torch_device(args.torch_device)
@@ -86,6 +92,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             raise ConfigError(f"--out names a table twice for model {path}; list each model's "
                               "tables once, model after model.")
         for table, rows in evaluate_model(model, meta, splits, sweeps, list(outs)).items():
+            rows = [{**labels, **row} for row in rows]
             write_table(rows, outs[table])
             print(f"wrote {outs[table]} ({len(rows)} rows)")
 
@@ -170,6 +177,8 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--test-subset", type=positive_int, default=None,
                    help="first n test images only (quick runs); default: the full test split")
     e.add_argument("--torch-device", default="cpu", help="auto | cpu | cuda")
+    e.add_argument("--label", action="append", metavar="KEY=VALUE",
+                   help="a column added to every row (e.g. ablation=readout); repeatable")
     e.set_defaults(func=_cmd_evaluate)
 
     h = sub.add_parser("sharpness", help="Hessian sharpness w.r.t. the controls, and landscapes")

@@ -179,7 +179,7 @@ def concat_tables(paths: Iterable[str | Path], out: str | Path) -> Path:
     if not frames:
         raise ValueError("concat_tables: no input tables.")
     frame = pd.concat(frames, ignore_index=True)
-    keys = [c for c in ("platform", "method", "seed", "epoch", "target", "delta_T_K", "axis",
-                        "value")
+    keys = [c for c in ("ablation", "platform", "method", "seed", "epoch", "target", "delta_T_K",
+                        "axis", "value")
             if c in frame]
     return write_table(frame.sort_values(keys, kind="stable").reset_index(drop=True), out)

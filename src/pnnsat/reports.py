@@ -68,18 +68,22 @@ def read_table(results_dir: str | Path, name: str, platforms: list[str] | None =
     if methods is not None and "method" in frame:
         frame = frame[frame.method.isin(methods)]
     columns = list(frame.columns)
-    if "learned" not in frame and (tables / "training.csv").is_file():
-        training = pd.read_csv(tables / "training.csv")
-        if "learned" in training and set(MODEL_KEYS) <= set(frame.columns):
+    # an ablation's models have their own training table (keyed by the ablation too)
+    keys = MODEL_KEYS + (["ablation"] if "ablation" in frame else [])
+    flags = tables / ("ablation_training.csv" if "ablation" in frame else "training.csv")
+    if "learned" not in frame and flags.is_file():
+        training = pd.read_csv(flags)
+        if "learned" in training and set(keys) <= set(frame.columns):
             extra = [c for c in ("learned", "val_accuracy_target") if c not in frame]
-            frame = frame.merge(training[MODEL_KEYS + extra], on=MODEL_KEYS, how="left")
+            frame = frame.merge(training[keys + extra], on=keys, how="left")
             frame["learned"] = frame["learned"].fillna(True)
     if "learned" not in frame:  # tables from before the flag existed: every model counts
         return frame
     bad = frame[~frame["learned"].astype(bool)]
-    keys = [k for k in MODEL_KEYS + ["rho"] if k in bad]
+    keys = [k for k in MODEL_KEYS + ["rho", "ablation"] if k in bad]
     for _, row in bad.drop_duplicates(keys).iterrows():
         what = (f"{PLATFORM_LABELS.get(row.platform, row.platform)} {row.method}"
+                + (f" ({row.ablation})" if "ablation" in keys else "")
                 + (f" (ρ = {row.rho:g})" if "rho" in keys else "") + f" seed {row.seed}")
         if "val_accuracy_target" in row and pd.notna(row.val_accuracy_target):
             what += f" (validation {100 * row.val_accuracy_target:.1f} %)"

@@ -12,6 +12,11 @@ One step on a batch (Foret et al. 2021, applied to Θ only):
 Two gradient evaluations per step. ``adaptive`` scales by |Θ|: meaningful for MRR detunings,
 meaningless for 2π-periodic phases, where it defaults off.
 
+**Scope** (``scope``): ``controls`` (the default, the paper's text) perturbs the physical controls
+Θ only; ``all`` perturbs every trainable parameter — digital convolutions, fully connected layers
+and BatchNorm affine parameters as well — as the authors' code does (SAM applied to the whole
+model); the ascent's norm is then taken over all of them.
+
 **Reused ascent** (``ascent_every: k``, default 1 = exact SAM): steps 1–2 run every k-th step
 only; the k − 1 steps in between reuse the last ascent ε (and the last perturbation ascent) and
 take one gradient, at Θ + ε, updating BatchNorm statistics there (once per step, as always). The
@@ -29,6 +34,13 @@ first backward pass where the platform's forward is differentiable in p_f
 (L(nominal + r_f) − L(nominal)) / r_f, one extra forward per field (``finite_difference``, the
 only option for a black-box device); ``auto`` tries exact and falls back to finite differences
 for good if a field has no gradient.
+
+**Random perturbation** (``perturbation_mode: random``, the authors' recipe for misalignment):
+instead of moving uphill, each step draws every field of ``perturbation_ascent`` uniformly in
+[nominal, nominal + r_f] (a fresh draw per step, from a generator seeded by the training seed) and
+takes the descent gradient at (Θ + ε, that pose). The authors' code adds a finite-difference
+nudge of 0.03 · ∂L/∂p to the drawn pose; with their nearest-neighbour rotation that slope was zero
+in most logged steps, and it is not reproduced here.
 """
 
 from __future__ import annotations
@@ -44,6 +56,8 @@ from ..platforms.base import Platform
 from .base import LossFn, Method, StepResult, TrainingContext, frozen_batchnorm_statistics
 
 GRADIENT_MODES = ("auto", "exact", "finite_difference")
+PERTURBATION_MODES = ("ascent", "random")
+SCOPES = ("controls", "all")
 
 
 def ascent_direction(controls: list[torch.Tensor], grads: list[torch.Tensor | None], rho: float,
@@ -76,13 +90,24 @@ class SharpnessAware(Method):
     """SAM on Θ (module docstring). rho: ascent radius in the controls' units (nm for MRR
     detunings, rad for phases); adaptive / eta: ASAM scaling T = |Θ| + eta;
     perturbation_ascent: {perturbation field: radius in the field's units};
-    perturbation_gradient: auto | exact | finite_difference."""
+    perturbation_gradient: auto | exact | finite_difference; scope: controls (Θ) | all
+    (every trainable parameter)."""
 
     name = "sat"
 
     def __init__(self, rho: float, adaptive: bool = False, eta: float = 0.01,
                  perturbation_ascent: dict[str, float] | None = None,
-                 perturbation_gradient: str = "auto", ascent_every: int = 1) -> None:
+                 perturbation_gradient: str = "auto", ascent_every: int = 1,
+                 scope: str = "controls", perturbation_mode: str = "ascent") -> None:
+        if perturbation_mode not in PERTURBATION_MODES:
+            raise ValueError(f"{self.name}: perturbation_mode = {perturbation_mode!r}; choose one "
+                             f"of {PERTURBATION_MODES}.")
+        self.perturbation_mode = perturbation_mode
+        self.generator: torch.Generator | None = None
+        if scope not in SCOPES:
+            raise ValueError(f"{self.name}: scope = {scope!r}; choose one of {SCOPES} (controls: "
+                             "the physical controls only; all: every trainable parameter).")
+        self.scope = scope
         if rho < 0:
             raise ValueError(f"{self.name}: rho = {rho} is negative; the ascent radius must be "
                              ">= 0.")
@@ -123,10 +148,18 @@ class SharpnessAware(Method):
         self.perturbation_cls = context.platform.perturbation
         defaults = {f.name: f.default for f in fields(self.perturbation_cls)}
         self.nominal = {k: float(defaults[k]) for k in self.radii}
+        if self.perturbation_mode == "random":  # the poses drawn depend on the seed only
+            self.generator = torch.Generator().manual_seed(1_000_003 + int(context.seed))
 
     def forward_context(self) -> contextlib.AbstractContextManager:
         """Where the forwards run: the twin for ``sat`` (``sat_pat`` measures the device)."""
         return contextlib.nullcontext()
+
+    def perturbed(self, model: nn.Module) -> list[torch.Tensor]:
+        """The parameters the ascent moves: Θ (``scope: controls``) or every trainable one."""
+        if self.scope == "all":
+            return [p for p in model.parameters() if p.requires_grad]
+        return list(model.control_parameters())
 
     def _perturbation(self, values: dict[str, Any]) -> Any | None:
         return None if self.perturbation_cls is None else self.perturbation_cls(**values)
@@ -134,7 +167,8 @@ class SharpnessAware(Method):
     def _first_pass(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                     loss_fn: LossFn) -> tuple[torch.Tensor, torch.Tensor, dict[str, float] | None]:
         """Loss and outputs at (Θ, nominal); backward done. Returns ∂L/∂p if obtained exactly."""
-        exact = self.radii and self.gradient_mode != "finite_difference"
+        exact = (self.radii and self.gradient_mode != "finite_difference"
+                 and self.perturbation_mode == "ascent")
         if not exact:
             outputs = model(x, perturbation=self._perturbation(self.nominal)) if self.radii \
                 else model(x)
@@ -168,22 +202,32 @@ class SharpnessAware(Method):
         return slopes
 
     def state_dict(self) -> dict[str, Any]:
-        if self.ascent_every == 1:
-            return {}
-        return {"steps_taken": self.steps_taken, "last_eps": self.last_eps,
-                "last_ascended": self.last_ascended}
+        state: dict[str, Any] = {}
+        if self.ascent_every > 1:
+            state.update(steps_taken=self.steps_taken, last_eps=self.last_eps,
+                         last_ascended=self.last_ascended)
+        if self.generator is not None:
+            state["generator"] = self.generator.get_state()
+        return state
 
     def load_state_dict(self, state: Any) -> None:
-        if state:
+        if state and "steps_taken" in state:
             self.steps_taken = int(state["steps_taken"])
             self.last_eps, self.last_ascended = state["last_eps"], state["last_ascended"]
+        if state and "generator" in state and self.generator is not None:
+            self.generator.set_state(state["generator"])
+
+    def _random_pose(self) -> dict[str, float]:
+        """Every field drawn uniformly in [nominal, nominal + r_f] (``perturbation_mode``)."""
+        return {k: self.nominal[k] + r * float(torch.rand(1, generator=self.generator))
+                for k, r in self.radii.items()}
 
     def _gradient_at(self, model: nn.Module, eps: list[torch.Tensor], ascended: dict | None,
                      x: torch.Tensor, y: torch.Tensor,
                      loss_fn: LossFn) -> tuple[torch.Tensor, torch.Tensor]:
         """Backward of the loss at (Θ + ε, the ascended perturbation, if any); Θ is restored bit
         for bit afterwards. Returns the loss and the outputs there."""
-        controls = list(model.control_parameters())
+        controls = self.perturbed(model)
         with torch.no_grad():
             saved = [p.detach().clone() for p in controls]
             for p, e in zip(controls, eps, strict=True):
@@ -216,12 +260,14 @@ class SharpnessAware(Method):
         self.steps_taken += 1
         if reuse:
             return self._reuse_step(model, x, y, optimizer, loss_fn)
-        controls = list(model.control_parameters())
+        controls = self.perturbed(model)
         optimizer.zero_grad(set_to_none=True)
         with self.forward_context():
             loss, outputs, slopes = self._first_pass(model, x, y, loss_fn)
             ascended = None
-            if self.radii:
+            if self.radii and self.perturbation_mode == "random":
+                ascended = self._random_pose()
+            elif self.radii:
                 self.used_gradient = "exact" if slopes is not None else "finite_difference"
                 if slopes is None:
                     slopes = self._finite_difference(model, x, y, loss_fn, float(loss.detach()))

@@ -24,8 +24,8 @@ class SharpnessAwarePAT(SharpnessAware):
     in_situ = True
 
     def __init__(self, rho: float, adaptive: bool = False, eta: float = 0.01,
-                 ascent_every: int = 1) -> None:
-        super().__init__(rho, adaptive, eta, ascent_every=ascent_every)
+                 ascent_every: int = 1, scope: str = "controls") -> None:
+        super().__init__(rho, adaptive, eta, ascent_every=ascent_every, scope=scope)
 
     def bind(self, model: nn.Module, context: TrainingContext) -> None:
         super().bind(model, context)

@@ -254,6 +254,36 @@ class ClementsMesh(PhysicalLayer):
 
 READOUTS = ("l2_intensity", "power_fraction")
 FRONTENDS = ("bn_linear", "relu")
+INITS = ("haar", "uniform")
+
+
+def haar_diagonal_sequence(length: int) -> list[int]:
+    """Sensitivity indices α along one diagonal of ``length`` MZIs of a rectangular mesh
+    (Pai et al., Phys. Rev. Applied 11, 064044 (2019)): 1, 3, 5, … counted from the far end,
+    then the even ones; e.g. length 4 → [2, 4, 3, 1]."""
+    odd = [length + 1 - k for k in range(1, length + 1, 2)][::-1]
+    even = [length + 1 - k for k in range(2, 2 * (length - len(odd)) + 1, 2)]
+    return odd + even
+
+
+def haar_alpha(n_modes: int) -> torch.Tensor:
+    """α of every MZI of the Clements mesh, column by column (the order of Θ): the MZI on modes
+    (i, i + 1) of column j lies on a diagonal of length d = N − |i − j| (j > i), N − 1 − |i − j|
+    (j < i) or N − 1 (i = j), and takes the min(i, j)-th entry of that diagonal's sequence."""
+    alphas = []
+    for j, (first, count) in enumerate(column_layout(n_modes)):
+        for i in range(first, first + 2 * count, 2):
+            d = n_modes - abs(i - j) if j > i else n_modes - 1 - abs(i - j)
+            alphas.append(haar_diagonal_sequence(d)[min(i, j)])
+    return torch.tensor(alphas, dtype=torch.float64)
+
+
+def haar_internal_phases(n_modes: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Internal phases θ for which the mesh's unitary is Haar-random (with uniform external
+    phases): each MZI's cross-coupled power cos²(θ/2) = u^{1/α}, u ~ U(0, 1), i.e.
+    θ = 2 arccos(u^{1/(2α)}) — MZIs deep in the mesh (large α) start near the cross state."""
+    u = torch.rand(n_modes * (n_modes - 1) // 2, generator=generator, dtype=torch.float64)
+    return (2 * torch.arccos(u ** (1 / (2 * haar_alpha(n_modes))))).float()
 
 
 @dataclass(frozen=True)
@@ -264,10 +294,14 @@ class MZINetwork:
         ``power_fraction`` (gain · P[:10]/ΣP + bias).
     frontend: ``bn_linear`` (authors': fc → BatchNorm1d → fc) or ``relu`` (BatchNorm in the
         convolutions, ReLU between the fully connected layers).
+    init: ``haar`` (authors': internal phases θ drawn so that the initial mesh is a
+        Haar-random unitary, :func:`haar_internal_phases`) or ``uniform`` (θ ~ U(0, 2π)); the
+        external and output phases are U(0, 2π) either way.
     """
 
     readout: str = "l2_intensity"
     frontend: str = "bn_linear"
+    init: str = "haar"
 
     def __post_init__(self) -> None:
         if self.readout not in READOUTS:
@@ -276,6 +310,9 @@ class MZINetwork:
         if self.frontend not in FRONTENDS:
             raise ValueError(f"platforms.mzi.network.frontend = {self.frontend!r}; choose one of "
                              f"{FRONTENDS}.")
+        if self.init not in INITS:
+            raise ValueError(f"platforms.mzi.network.init = {self.init!r}; choose one of "
+                             f"{INITS}.")
 
 
 def lenet_frontend(n_out: int, frontend: str) -> nn.Sequential:
@@ -306,6 +343,9 @@ class ConvMZI(PNN):
         self.n_classes = n_classes
         self.frontend = lenet_frontend(physics.n_modes, self.network.frontend)
         self.mesh = ClementsMesh(physics)
+        if self.network.init == "haar":
+            with torch.no_grad():  # drawn from torch's global generator, like every other init
+                self.mesh.theta[0, : self.mesh.n_mzi] = haar_internal_phases(physics.n_modes)
         if self.network.readout == "power_fraction":
             # Port powers are fractions of the detected power (~1/N each): start with gain N.
             self.gain = nn.Parameter(torch.tensor(float(physics.n_modes)))
