@@ -48,3 +48,21 @@ def test_rho_sweep_with_bad_fresh_chips_json_names_the_option(synthetic_cache, t
     assert result.returncode == 2
     assert "--fresh is not valid JSON" in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
+
+
+def test_evaluate_labels_every_row_and_rejects_a_bad_label(synthetic_cache, tmp_path):
+    spec = {"platform": "mrr", "method": "bp", "seed": 0, "epochs": 1,
+            "platform_config": {"physics": {}, "device": {"seed": 0}}}
+    model = tmp_path / "m.pt"
+    assert run("train", "--spec", json.dumps(spec), "--data", str(synthetic_cache),
+               "--out", str(model)).returncode == 0
+    sweeps = json.dumps({"thermal_drift_K": [0.0, 1.0]})
+    out = tmp_path / "thermal_drift.csv"
+    result = run("evaluate", "--model", str(model), "--data", str(synthetic_cache), "--sweeps",
+                 sweeps, "--out", str(out), "--label", "ablation=readout")
+    assert result.returncode == 0, result.stderr
+    header, *rows = out.read_text().splitlines()
+    assert header.startswith("ablation,") and all(r.startswith("readout,") for r in rows)
+    bad = run("evaluate", "--model", str(model), "--data", str(synthetic_cache), "--sweeps",
+              sweeps, "--out", str(tmp_path / "x" / "thermal_drift.csv"), "--label", "readout")
+    assert bad.returncode == 2 and "KEY=VALUE" in bad.stderr and "Traceback" not in bad.stderr
