@@ -28,12 +28,17 @@ from pnnsat.platforms import get_platform  # noqa: E402
 
 # Every (platform, method) option block must build its method: a missing or bad block stops the
 # run here, before any job, naming the block.
+def check_method_block(platform, method, block, where):
+    """`method`'s options in `block` build and fit `platform` (ValueError naming `where`)."""
+    try:
+        build_method(method, block.get(method, {})).validate_for(get_platform(platform))
+    except ValueError as err:
+        raise ValueError(f"config {where}: {err}") from None
+
+
 for _p in config["platforms"]:
     for _m in config["methods"]:
-        try:
-            build_method(_m, config["platforms"][_p].get(_m, {})).validate_for(get_platform(_p))
-        except ValueError as err:
-            raise ValueError(f"config platforms.{_p}.{_m}: {err}") from None
+        check_method_block(_p, _m, config["platforms"][_p], f"platforms.{_p}.{_m}")
 
 # Every evaluation sweep is checked now, not after the training hours (key path in the message).
 for _p in config["platforms"]:
@@ -193,11 +198,11 @@ for _a, _spec in ABLATIONS.items():  # checked now, before any job (key path in 
                          f"({', '.join(config['platforms'])}).")
     _block = ablation_block(_a)
     for _m in _spec["methods"]:
-        try:
-            build_method(_m, _block.get(_m, {})).validate_for(get_platform(_spec["platform"]))
-            get_platform(_spec["platform"]).build_model(_block)
-        except ValueError as err:
-            raise ValueError(f"config ablations.{_a} ({_m}): {err}") from None
+        check_method_block(_spec["platform"], _m, _block, f"ablations.{_a} ({_m})")
+    try:  # the changed network must build
+        get_platform(_spec["platform"]).build_model(_block)
+    except ValueError as err:
+        raise ValueError(f"config ablations.{_a}: {err}") from None
 ABLATION_RUNS = [(a, m) for a, spec in ABLATIONS.items() for m in spec["methods"]]
 
 
