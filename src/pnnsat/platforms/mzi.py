@@ -40,6 +40,8 @@ from .base import (
     LayerErrors,
     PhysicalLayer,
     Platform,
+    channels_last,
+    channels_last_images,
     is_active,
     require_nonnegative,
 )
@@ -129,26 +131,168 @@ def coupler(eps: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.stack([t, r], -1), torch.stack([r, t], -1)], -2)
 
 
+def split_amplitudes(eps: torch.Tensor | None, like: torch.Tensor) -> tuple[torch.Tensor,
+                                                                             torch.Tensor]:
+    """Real amplitudes (t, r) = (√((1+ε)/2), √((1−ε)/2)) of couplers with split errors ε
+    (None: the ideal 50:50 coupler, ε = 0, as a scalar of ``like``'s dtype: the same rounding
+    as a device whose errors are all zero)."""
+    if eps is None:
+        eps = torch.zeros((), dtype=like.dtype, device=like.device)
+    return torch.sqrt((1 + eps) / 2), torch.sqrt((1 - eps) / 2)
+
+
 def mzi_matrices(theta: torch.Tensor, phi: torch.Tensor, eps1: torch.Tensor | None = None,
                  eps2: torch.Tensor | None = None) -> torch.Tensor:
-    """MZI(θ, φ) = B₂ · diag(e^{iθ}, 1) · B₁ · diag(e^{iφ}, 1) for K MZIs: (K, 2, 2) complex."""
-    zeros = torch.zeros_like(theta)
-    b1 = coupler(zeros if eps1 is None else eps1)
-    b2 = coupler(zeros if eps2 is None else eps2)
-    one = torch.ones_like(theta, dtype=complex_dtype(theta))
+    """MZI(θ, φ) = B₂ · diag(e^{iθ}, 1) · B₁ · diag(e^{iφ}, 1) for K MZIs: (K, 2, 2) complex.
 
-    def phase_screen(angle: torch.Tensor) -> torch.Tensor:
-        return torch.stack([torch.polar(torch.ones_like(angle), angle), one], -1)  # diagonal
+    Written out entry by entry (one vectorised expression each, no 2×2 matrix products): with
+    couplers (tₖ, rₖ) = :func:`split_amplitudes` (εₖ),
 
-    # B · diag(d) scales the columns of B by d.
-    inner = b1 * phase_screen(phi)[:, None, :]
-    outer = b2 * phase_screen(theta)[:, None, :]
-    return outer @ inner
+        [[t₂t₁e^{i(θ+φ)} − r₂r₁e^{iφ},   i(t₂r₁e^{iθ} + r₂t₁)],
+         [i(r₂t₁e^{i(θ+φ)} + t₂r₁e^{iφ}),   t₂t₁ − r₂r₁e^{iθ}]]
+
+    (``tests/test_mzi.py`` checks it against the product of :func:`coupler` matrices)."""
+    t1, r1 = split_amplitudes(eps1, theta)
+    t2, r2 = split_amplitudes(eps2, theta)
+    ones = torch.ones_like(theta)
+    e_theta, e_phi = torch.polar(ones, theta), torch.polar(ones, phi)
+    e_both = e_theta * e_phi
+    top = torch.stack([t2 * t1 * e_both - r2 * r1 * e_phi, 1j * (t2 * r1 * e_theta + r2 * t1)], -1)
+    bottom = torch.stack([1j * (r2 * t1 * e_both + t2 * r1 * e_phi), t2 * t1 - r2 * r1 * e_theta],
+                         -1)
+    return torch.stack([top, bottom], -2)
 
 
 def column_layout(n_modes: int) -> list[tuple[int, int]]:
     """(first mode, number of MZIs) of each of the N columns of a Clements mesh."""
     return [(c % 2, n_modes // 2 - (c % 2)) for c in range(n_modes)]
+
+
+#: column groups G of :func:`column_product` by mesh size (largest N listed ≥ the mesh's N);
+#: measured fastest on a CPU core (``benchmarks/run.py``, section 4): more groups mean fewer,
+#: larger column steps but a longer tree of dense N×N products.
+PRODUCT_GROUPS = {16: 8, 64: 4, 128: 4, 10**9: 2}
+
+
+def product_groups(n_modes: int) -> int:
+    """G for an N-mode mesh (:data:`PRODUCT_GROUPS`), reduced until N/G is even."""
+    groups = next(g for size, g in sorted(PRODUCT_GROUPS.items()) if n_modes <= size)
+    while groups > 1 and (n_modes % groups or (n_modes // groups) % 2):
+        groups //= 2
+    return groups
+
+
+def _pair_rows(u: torch.Tensor, odd: int) -> torch.Tensor:
+    """The rows of ``u`` (G, N, N) a column acts on, as pairs (G, P, 2, N) (a view): (0,1), (2,3),
+    … for an even column, (1,2), (3,4), … for an odd one."""
+    groups, n = u.shape[0], u.shape[1]
+    return (u[:, 1:-1] if odd else u).reshape(groups, (n - 2 * odd) // 2, 2, n)
+
+
+def _set_pair_rows(u: torch.Tensor, rows: torch.Tensor, odd: int) -> torch.Tensor:
+    """``u`` with the rows of :func:`_pair_rows` replaced by ``rows`` (G, P, 2, N): new tensor."""
+    new = rows.reshape(u.shape[0], -1, u.shape[2])
+    return torch.cat([u[:, :1], new, u[:, -1:]], 1) if odd else new
+
+
+def _runs(mzis: torch.Tensor, n: int, groups: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split the M MZIs (M, 2, 2, column by column: N/2 in even columns, N/2 − 1 in odd ones)
+    into even- and odd-column coefficients per step of each run: (N/G/2, G, N/2, 2, 2) and
+    (N/G/2, G, N/2 − 1, 2, 2) (views)."""
+    half, run = n // 2, n // groups
+    by_pair = mzis.view(half, n - 1, 2, 2)  # column pairs (2k, 2k+1): N − 1 MZIs each
+    even = by_pair[:, :half].reshape(groups, run // 2, half, 2, 2).transpose(0, 1)
+    odd = by_pair[:, half:].reshape(groups, run // 2, half - 1, 2, 2).transpose(0, 1)
+    return even, odd
+
+
+def _pair_step(coeff: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+    """One column on row pairs: new row r of pair p = coeff[p, r, 0]·row 0 + coeff[p, r, 1]·row 1.
+    ``coeff`` (..., P, 2, 2), ``pairs`` (..., P, 2, N) → (..., P, 2, N). Written elementwise:
+    a batched 2×2 complex matmul is several times slower on a CPU."""
+    return coeff[..., 0, None] * pairs[..., 0:1, :] + coeff[..., 1, None] * pairs[..., 1:2, :]
+
+
+def _grouped_product(mzis: torch.Tensor, n: int, groups: int,
+                     saved: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """U from the mesh's MZI matrices (see :func:`column_product`); differentiable by autograd.
+    ``saved``, if given, receives each step's input pairs and each tree level."""
+    even, odd = _runs(mzis, n, groups)
+    u = torch.eye(n, dtype=mzis.dtype, device=mzis.device).expand(groups, n, n)
+    for step in range(n // groups):
+        parity = step % 2
+        pairs = _pair_rows(u, parity)
+        if saved is not None:
+            saved.append(pairs)
+        u = _set_pair_rows(u, _pair_step((odd if parity else even)[step // 2], pairs), parity)
+    while u.shape[0] > 1:  # the later run's product times the earlier one's
+        if saved is not None:
+            saved.append(u)
+        u = u[1::2] @ u[::2]
+    return u[0]
+
+
+class _ColumnProduct(torch.autograd.Function):
+    """:func:`_grouped_product` with a hand-written backward: one elementwise pass per column
+    step and one batched product per tree level, instead of autograd's node per operation.
+    Under ``create_graph`` (Hessian-vector products) the backward differentiates the plain
+    product instead, so second derivatives stay exact."""
+
+    @staticmethod
+    def forward(ctx: Any, mzis: torch.Tensor, n: int, groups: int) -> torch.Tensor:
+        saved: list[torch.Tensor] = []
+        with torch.no_grad():
+            u = _grouped_product(mzis, n, groups, saved)
+        ctx.save_for_backward(mzis)
+        ctx.n, ctx.groups, ctx.intermediates = n, groups, saved
+        return u
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        (mzis,) = ctx.saved_tensors
+        n, groups, saved = ctx.n, ctx.groups, ctx.intermediates
+        if torch.is_grad_enabled():  # create_graph=True: keep the backward differentiable
+            with torch.enable_grad():
+                u = _grouped_product(mzis, n, groups)
+            return torch.autograd.grad(u, mzis, grad, create_graph=True)[0], None, None
+        run = n // groups
+        g = grad[None]
+        for level in reversed(saved[run:]):  # out = A @ B: dA = g Bᴴ, dB = Aᴴ g
+            g_level = torch.empty_like(level)
+            g_level[1::2] = g @ level[::2].mH
+            g_level[::2] = level[1::2].mH @ g
+            g = g_level
+        g_mzis = torch.empty_like(mzis)
+        g_even, g_odd = _runs(g_mzis, n, groups)  # views: filled step by step
+        even, odd = _runs(mzis, n, groups)
+        for step in reversed(range(run)):
+            parity = step % 2
+            coeff = (odd if parity else even)[step // 2]
+            g_new, pairs = _pair_rows(g, parity), saved[step]
+            # new = c · pairs: dc[r, s] = Σₙ g[r, n] conj(pairs[s, n]); dpairs = cᴴ g
+            (g_odd if parity else g_even)[step // 2] = (
+                g_new[..., :, None, :] * pairs.conj()[..., None, :, :]).sum(-1)
+            g = _set_pair_rows(g, _pair_step(coeff.mH, g_new), parity)
+        return g_mzis, None, None
+
+
+def column_product(mzis: torch.Tensor, n_modes: int, groups: int = 1) -> torch.Tensor:
+    """U = C_{N−1} ⋯ C₁ C₀ of the N columns of a Clements mesh, from its M = N(N−1)/2 MZI
+    matrices ``mzis`` (M, 2, 2) column by column (even columns: N/2 MZIs on modes (0,1), (2,3), …;
+    odd columns: N/2 − 1 on (1,2), (3,4), …).
+
+    The N columns are split into ``groups`` runs of N/G consecutive columns whose products are
+    built side by side (one batched step per column of a run: N/G steps instead of N), then
+    multiplied pairwise in a tree (log₂ G batched matrix products). Same U up to rounding.
+    Fewer, larger operations and a hand-written backward (:class:`_ColumnProduct`) are what
+    make it fast: each small operation and its autograd node costs more than its arithmetic.
+    ``groups`` must be a power of two dividing N into runs of even length (every run then
+    starts with an even column)."""
+    n = n_modes
+    if groups < 1 or groups & (groups - 1) or n % groups or (n // groups) % 2:
+        raise ValueError(f"column_product: groups = {groups} must be a power of two that splits "
+                         f"{n} columns into runs of even length.")
+    return _ColumnProduct.apply(mzis, n, groups)
 
 
 class ClementsMesh(PhysicalLayer):
@@ -166,14 +310,6 @@ class ClementsMesh(PhysicalLayer):
         self.n_mzi = n * (n - 1) // 2
         self.layout = column_layout(n)
         self.theta = nn.Parameter(TWO_PI * torch.rand(2, self.n_mzi + n))
-        # Every column as N/2 blocks on row pairs (0,1), (2,3), ... of its frame: an odd column's
-        # frame is rolled by one mode (row i holds mode i + 1), so its pairs are (1,2), (3,4), ...
-        # and its last pair (N−1, 0) is no MZI: the identity (index n_mzi below).
-        index, start = [], 0
-        for _, count in self.layout:
-            index += list(range(start, start + count)) + [self.n_mzi] * (n // 2 - count)
-            start += count
-        self.register_buffer("block_index", torch.tensor(index), persistent=False)
 
     # --- phases actually applied on a device under a perturbation -------------------------------
     def applied_phases(self, errors: LayerErrors | None = None,
@@ -203,24 +339,15 @@ class ClementsMesh(PhysicalLayer):
 
     def transfer_matrix(self, errors: LayerErrors | None = None,
                         perturbation: MZIPerturbation | None = None) -> torch.Tensor:
-        """U (N×N complex64): built column by column, each column one batched 2×2 product."""
+        """U (N×N complex64): all M MZI matrices at once, then their product column by column
+        (:func:`column_product`)."""
         n = self.physics.n_modes
         phases = self.applied_phases(errors, perturbation)
         theta, phi = phases[0, : self.n_mzi], phases[1, : self.n_mzi]
         eps = None if errors is None else errors["splitter_error"].to(phases.dtype)
-        # All M 2×2 matrices at once (one vectorised call), then one batched product per column
-        # (odd columns in their rolled frame, see __init__).
         mzis = mzi_matrices(theta, phi, None if eps is None else eps[0],
                             None if eps is None else eps[1])
-        identity = torch.eye(2, dtype=mzis.dtype, device=mzis.device)[None]
-        blocks = torch.cat([mzis, identity])[self.block_index].view(n, n // 2, 2, 2)
-        u = torch.eye(n, dtype=complex_dtype(phases), device=phases.device)
-        for column in range(n):
-            if column % 2:
-                u = torch.roll(u, -1, 0)
-            u = (blocks[column] @ u.view(n // 2, 2, n)).view(n, n)
-            if column % 2:
-                u = torch.roll(u, 1, 0)
+        u = column_product(mzis, n, product_groups(n))
         out_phase = torch.polar(torch.ones_like(phases[0, self.n_mzi:]), phases[0, self.n_mzi:])
         return out_phase[:, None] * u
 
@@ -341,7 +468,7 @@ class ConvMZI(PNN):
                              f"{physics.n_modes}.")
         self.network = network or MZINetwork()
         self.n_classes = n_classes
-        self.frontend = lenet_frontend(physics.n_modes, self.network.frontend)
+        self.frontend = channels_last(lenet_frontend(physics.n_modes, self.network.frontend))
         self.mesh = ClementsMesh(physics)
         if self.network.init == "haar":
             with torch.no_grad():  # drawn from torch's global generator, like every other init
@@ -353,7 +480,8 @@ class ConvMZI(PNN):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The digital front-end: images → N real input amplitudes of unit total power."""
-        return F.normalize(self.frontend(x), dim=1)  # fixed laser power: unit norm
+        # fixed laser power: unit norm
+        return F.normalize(self.frontend(channels_last_images(x)), dim=1)
 
     def head(self, amplitudes: torch.Tensor, device: Any | None = None,
              perturbation: MZIPerturbation | None = None) -> torch.Tensor:
