@@ -29,6 +29,8 @@ from .base import (
     LayerErrors,
     PhysicalLayer,
     Platform,
+    channels_last,
+    channels_last_images,
     require_nonnegative,
 )
 
@@ -182,17 +184,17 @@ class LeNet5MRR(PNN):
 
     def __init__(self, physics: MRRPhysics, n_classes: int = 10) -> None:
         super().__init__()
-        self.frontend = nn.Sequential(
+        self.frontend = channels_last(nn.Sequential(
             nn.Conv2d(1, 6, 5, padding=2), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(6, 16, 5), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
-        )
+        ))
         self.bank1 = MRRWeightBank(120, 84, physics, layer_index=0)
         self.bank2 = MRRWeightBank(84, n_classes, physics, layer_index=1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The digital front-end: images → the 120 non-negative powers feeding bank 1."""
-        return self.frontend(x)
+        return self.frontend(channels_last_images(x))
 
     def head(self, h: torch.Tensor, device: Any | None = None,
              perturbation: MRRPerturbation | None = None) -> torch.Tensor:
