@@ -195,6 +195,32 @@ def test_dat_similarity_phase_drives_the_corrected_twin_toward_the_device(platfo
         assert after < 0.5 * before, (name, before, after)
 
 
+@pytest.mark.parametrize("platform", ["mrr", "mzi"])
+def test_dat_warm_up_steps_like_pat_while_fitting_its_predictors(platform):
+    def train(name: str, config: dict, steps: int):
+        model, x, y = setup(platform)
+        method = build_method(name, config)
+        p = get_platform(platform)
+        system = SimulatedSystem(model, p.sample_device(model, 7, SMALL[platform]))
+        method.bind(model, TrainingContext(platform=p, platform_config=SMALL[platform],
+                                           system=system, steps_per_epoch=2))
+        model.train()
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
+        for _ in range(steps):
+            method.step(model, x, y, optimizer, F.cross_entropy)
+        return model, method
+
+    pat, _ = train("pat", {}, 2)
+    warm, method = train("dat", {"lr": 1e-2, "warmup_epochs": 1}, 2)  # 1 epoch = 2 steps
+    assert_same_parameters(warm, pat)  # PAT's gradients during the warm-up ...
+    fitted = [p for sepn in method.sepns.values() for p in sepn.parameters()]
+    assert any(float(p.abs().max()) > 0 for p in fitted)  # ... while the SEPNs are fitted
+    assert not method.warming_up
+    cold, _ = train("dat", {"lr": 1e-2}, 2)
+    with pytest.raises(AssertionError):
+        assert_same_parameters(cold, pat)  # without warm-up: DAT's corrected gradients
+
+
 def test_simulated_system_is_a_physical_system_and_reveals_no_errors():
     model, x, _ = setup("mrr")
     block = zero_error_block("mrr")

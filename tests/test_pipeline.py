@@ -105,16 +105,18 @@ DEVICE_PASSES = {"pat": 1, "dat": 1, "sat_pat": 2}
 
 
 def test_quick_training_table_counts_device_queries_exactly():
-    """Queries = samples × physical layers × device forward passes, for every in situ run."""
+    """Queries = (training samples × device forward passes + validation samples) × physical
+    layers × epochs run, for every in situ run; none in silico."""
     table = quick_table("training")
     assert len(table) == len(QUICK["platforms"]) * len(QUICK["methods"]) * len(QUICK["seeds"])
     assert (table.wall_time_s > 0).all()
-    n_train, epochs = QUICK["data"]["train_subset"], QUICK["training"]["epochs"]
+    n_train, n_val = QUICK["data"]["train_subset"], QUICK["data"]["validation_subset"]
     for row in table.itertuples():
         block = QUICK["platforms"][row.platform]
         layers = len(get_platform(row.platform).build_model(block).physical_layers())
         passes = DEVICE_PASSES.get(row.method, 0)
-        assert row.device_queries == n_train * epochs * layers * passes, row
+        per_epoch = (n_train * passes + n_val) * layers if passes else 0
+        assert row.device_queries == per_epoch * row.epochs, row
         assert row.family == ("in situ" if passes else "in silico")
 
 

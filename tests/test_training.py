@@ -64,10 +64,9 @@ def test_interrupted_training_resumes_to_the_same_model(synthetic_cache, tmp_pat
                                                         method):
     full = train(spec(method, epochs=2), synthetic_cache, tmp_path / "full.pt", progress=False)
     original = training.accuracy
-    # validation runs once per epoch (twice in situ: twin and device A): this call is the end of
-    # the second epoch
-    calls_per_epoch = 2 if method == "dat" else 1
-    monkeypatch.setattr(training, "accuracy", interrupted_on_call(2 * calls_per_epoch, original))
+    # the twin's validation runs once per epoch (in situ, device A's is then measured through
+    # the system): call 2 is the end of the second epoch
+    monkeypatch.setattr(training, "accuracy", interrupted_on_call(2, original))
     with pytest.raises(KeyboardInterrupt):
         train(spec(method, epochs=2), synthetic_cache, tmp_path / "resumed.pt", progress=False)
     assert not (tmp_path / "resumed.pt").exists()  # no half-written result
@@ -79,6 +78,21 @@ def test_interrupted_training_resumes_to_the_same_model(synthetic_cache, tmp_pat
     a, b = torch.load(tmp_path / "full.pt"), torch.load(tmp_path / "resumed.pt")
     for name, value in a["state_dict"].items():
         assert torch.equal(value, b["state_dict"][name]), name
+
+
+def test_warm_up_epochs_are_never_kept_and_must_leave_epochs_to_train(synthetic_cache,
+                                                                      tmp_path):
+    warm = dataclasses.replace(spec("dat", epochs=2), patience=1,
+                               method_config={"warmup_epochs": 1})
+    meta = train(warm, synthetic_cache, tmp_path / "warm.pt", progress=False)
+    assert len(meta["history"]) == 2 and meta["best_epoch"] == 2  # epoch 1 was the warm-up
+    assert meta["val_accuracy_target"] == meta["history"][1]["val_accuracy_target"]
+    # device A is measured for every training sample and, each epoch, every validation image
+    n_val = len(load_splits(synthetic_cache).val_y)
+    assert meta["device_queries"] == 2 * (meta["n_train"] + n_val) * 2  # epochs × … × 2 banks
+    too_long = dataclasses.replace(warm, method_config={"warmup_epochs": 2})
+    with pytest.raises(ValueError, match="warm-up of 2.0 epochs leaves none of the 2"):
+        train(too_long, synthetic_cache, tmp_path / "long.pt", progress=False)
 
 
 def assert_same_models(path_a, path_b):

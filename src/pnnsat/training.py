@@ -25,7 +25,7 @@ from tqdm import tqdm  # jobs run in a terminal; tqdm.auto warns in kernels with
 from . import __version__
 from .accuracy import above_chance, accuracy
 from .data import Splits, load_splits
-from .hardware import SimulatedSystem
+from .hardware import PhysicalSystem, SimulatedSystem
 from .methods import TrainingContext, build_method
 from .numerics import verify as verify_numerics
 from .paths import atomic_path
@@ -132,6 +132,26 @@ def device_seed(spec: TrainSpec) -> int:
     return int(spec.platform_config.get("device", {}).get("seed", 0))
 
 
+def _converged(best: Mapping[str, Any], epochs_done: int, patience: int | None) -> bool:
+    """Early stopping: ``patience`` epochs have passed since the best one (never without a
+    best epoch or without patience)."""
+    return bool(best) and bool(patience) and epochs_done - best["epoch"] >= patience
+
+
+@torch.no_grad()
+def measured_accuracy(model: PNN, system: PhysicalSystem, x: torch.Tensor, y: torch.Tensor,
+                      batch_size: int = 250) -> float:
+    """Accuracy of ``model`` (eval mode) measured on ``system`` (device A in situ): the whole
+    network's outputs through :meth:`PhysicalSystem.measure_network`, which counts the queries."""
+    model.eval()
+    param = next(model.parameters())
+    correct = 0
+    for i in range(0, len(x), batch_size):
+        scores = system.measure_network(x[i:i + batch_size].to(param.device))
+        correct += int((scores.argmax(1).cpu() == y[i:i + batch_size]).sum())
+    return correct / len(x)
+
+
 def _epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
 
@@ -160,7 +180,12 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
         system = SimulatedSystem(model, device_a)
     method.bind(model, TrainingContext(platform=platform, platform_config=spec.platform_config,
                                        seed=spec.seed, system=system,
-                                       input_shape=tuple(splits.train_x.shape[1:])))
+                                       input_shape=tuple(splits.train_x.shape[1:]),
+                                       steps_per_epoch=-(-len(splits.train_x) // spec.batch_size)))
+    if method.warmup_epochs >= spec.epochs:
+        raise ValueError(f"{spec.platform}/{spec.method}: a warm-up of {method.warmup_epochs} "
+                         f"epochs leaves none of the {spec.epochs} to train; lower the method's "
+                         "warmup_epochs or raise training.epochs.")
     optimizer = OPTIMIZERS[spec.optimizer](model.parameters(), spec)
     clamped = clamped_parameters(model) if spec.clamp_digital else []
     history: list[dict[str, float]] = []
@@ -184,11 +209,11 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
 
     train_x, train_y = splits.train_x.to(dev), splits.train_y.to(dev)
     # What the model trains on, and where its validation accuracy is read (early stopping and
-    # the chance check): the twin offline, device A in situ (a measurement the lab can make).
-    target_device = device_a if system is not None else None
+    # the chance check): the twin offline, device A in situ (measured through the system, so
+    # its queries are counted: a lab pays for them).
     t0 = time.perf_counter()
     for epoch in range(start_epoch, spec.epochs):
-        if best and spec.patience and epoch - best["epoch"] >= spec.patience:
+        if _converged(best, epoch, spec.patience):
             break  # resumed after the stopping epoch was already reached
         model.train()
         epoch_start = time.perf_counter()
@@ -216,8 +241,8 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
             correct += int((result.outputs.argmax(1) == y).sum())
         seconds = time.perf_counter() - epoch_start
         val_twin = accuracy(model, splits.val_x, splits.val_y)
-        val_target = (val_twin if target_device is None else
-                      accuracy(model, splits.val_x, splits.val_y, device=target_device))
+        val_target = (val_twin if system is None else
+                      measured_accuracy(model, system, splits.val_x, splits.val_y))
         history.append({
             "epoch": epoch + 1,
             "train_loss": total_loss / len(order),
@@ -227,7 +252,8 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
             "seconds": seconds,
             **method.epoch_metrics(),
         })
-        if not best or val_target > best["accuracy"] + spec.min_delta:
+        warm = epoch + 1 > method.warmup_epochs  # warm-up epochs are never kept
+        if warm and (not best or val_target > best["accuracy"] + spec.min_delta):
             best = {"epoch": epoch + 1, "accuracy": val_target,
                     "model": {k: v.detach().clone() for k, v in model.state_dict().items()}}
         if progress:
@@ -244,16 +270,18 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
                         "epoch": epoch + 1, "best": best,
                         "wall": wall_before + time.perf_counter() - t0}, tmp)
         good_epoch = epoch + 1
-        if spec.patience and epoch + 1 - best["epoch"] >= spec.patience:
-            break  # converged: no improvement for `patience` epochs
+        if _converged(best, epoch + 1, spec.patience):
+            break
 
     if spec.patience and best:  # keep the best epoch's weights (early stopping)
         model.load_state_dict(best["model"])
+    kept = best if spec.patience and best else {"epoch": len(history),
+                                                "accuracy": history[-1]["val_accuracy_target"]}
 
     # Did it learn? Validation accuracy on what it trained on (the twin offline, device A in
     # situ), against chance (see pnnsat.accuracy.above_chance).
     target = "device" if system is not None else "twin"
-    val_target = best["accuracy"] if spec.patience else history[-1]["val_accuracy_target"]
+    val_target = kept["accuracy"]
     learned = above_chance(val_target, len(splits.val_y), splits.n_classes)
     if not learned:
         print(f"[{spec.platform}/{spec.method}/seed{spec.seed}] WARNING: did not learn: "
@@ -267,10 +295,11 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
         "seed": spec.seed,
         "device_seed": device_seed(spec),
         "epochs": len(history),  # epochs run (the cap is spec.epochs)
-        "best_epoch": best["epoch"] if spec.patience else len(history),
+        "best_epoch": kept["epoch"],
         "history": history,
         "wall_time_s": wall_before + time.perf_counter() - t0,
-        # forward measurements on device A, in samples × physical layers (0: in silico)
+        # forward measurements on device A (training steps and each epoch's validation), in
+        # samples × physical layers (0: in silico)
         "device_queries": 0 if system is None else system.queries,
         "in_situ": method.in_situ,
         "val_accuracy_target": val_target,

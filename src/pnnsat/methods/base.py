@@ -32,15 +32,16 @@ class StepResult:
 @dataclass
 class TrainingContext:
     """What a method may need besides the batch: the platform (its fabrication model and
-    perturbation class), the platform's config block, the training seed and, for in situ
-    methods, the physical system trained on (device A, reached only through
-    :class:`~pnnsat.hardware.PhysicalSystem`)."""
+    perturbation class), the platform's config block, the training seed, for in situ
+    methods the physical system trained on (device A, reached only through
+    :class:`~pnnsat.hardware.PhysicalSystem`), and the number of steps per epoch."""
 
     platform: Platform
     platform_config: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 0
     system: PhysicalSystem | None = None
     input_shape: tuple[int, ...] = (1, 28, 28)  # one image, channels first
+    steps_per_epoch: int = 1  # optimisation steps in one epoch (schedules in epochs use it)
 
 
 class Method:
@@ -53,6 +54,9 @@ class Method:
 
     name = "base"
     in_situ = False
+    #: epochs at the start that only prepare the method (e.g. DAT's warm-up): the training loop
+    #: neither keeps their weights as the best epoch nor counts them towards early stopping
+    warmup_epochs: float = 0.0
 
     def validate_for(self, platform: Platform) -> None:
         """Raise ValueError if the options do not fit ``platform`` (checked before any job)."""

@@ -13,6 +13,10 @@ Each step, for every physical layer in turn, at the inputs the device actually p
 3. **task phase**: the layer passes the measured state forward (its value) with the gradient of the
    corrected twin ŷ (state fusion), so the task loss is back-propagated through twin + SEPN.
 
+**Warm-up** (the authors' schedule: their first 20 of 60 epochs): for the first
+``warmup_epochs`` epochs the SEPNs are fitted as above but the task phase is PAT's (the plain
+twin's gradient), so DAT's gradients start from fitted predictors instead of untrained ones.
+
 The SEPNs are training aids: the deployed model is the twin's Θ and digital weights only.
 """
 
@@ -63,11 +67,12 @@ class DualAdaptive(Method):
     in_situ = True
 
     def __init__(self, lr: float = 1e-3, similarity_steps: int = 1, hidden: int = 64,
-                 channels: int = 8) -> None:
-        if lr <= 0 or similarity_steps < 1:
-            raise ValueError(f"dat: lr = {lr} must be > 0 and similarity_steps = "
-                             f"{similarity_steps} >= 1.")
+                 channels: int = 8, warmup_epochs: float = 0) -> None:
+        if lr <= 0 or similarity_steps < 1 or warmup_epochs < 0:
+            raise ValueError(f"dat: lr = {lr} must be > 0, similarity_steps = "
+                             f"{similarity_steps} >= 1 and warmup_epochs = {warmup_epochs} >= 0.")
         self.lr, self.similarity_steps = float(lr), int(similarity_steps)
+        self.warmup_epochs, self.steps = float(warmup_epochs), 0
         self.hidden, self.channels = int(hidden), int(channels)
         self.similarity: dict[str, list[float]] = {}
 
@@ -97,6 +102,12 @@ class DualAdaptive(Method):
             })
         self.sepns.to(param.device)
         self.optimizer = torch.optim.Adam(self.sepns.parameters(), lr=self.lr)
+        self.warmup_steps = round(self.warmup_epochs * context.steps_per_epoch)
+
+    @property
+    def warming_up(self) -> bool:
+        """True during the warm-up: SEPNs fitted, gradients PAT's."""
+        return self.steps < self.warmup_steps
 
     def fit_similarity(self, name: str, twin: torch.Tensor, measured: torch.Tensor) -> float:
         """Similarity phase for one layer; returns the relative error before the first update."""
@@ -115,6 +126,8 @@ class DualAdaptive(Method):
     def _fusion(self, name: str, layer: nn.Module, x: torch.Tensor, twin: torch.Tensor,
                 measured: torch.Tensor) -> torch.Tensor:
         self.similarity.setdefault(name, []).append(self.fit_similarity(name, twin, measured))
+        if self.warming_up:
+            return straight_through(twin, measured)
         return straight_through(self.sepns[name](twin), measured)
 
     def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
@@ -125,6 +138,7 @@ class DualAdaptive(Method):
         loss = loss_fn(outputs, y)
         loss.backward()
         optimizer.step()
+        self.steps += 1
         return StepResult(loss=float(loss.detach()), outputs=outputs.detach())
 
     def epoch_metrics(self) -> dict[str, float]:
@@ -135,8 +149,10 @@ class DualAdaptive(Method):
         return metrics
 
     def state_dict(self) -> dict[str, Any]:
-        return {"sepns": self.sepns.state_dict(), "optimizer": self.optimizer.state_dict()}
+        return {"sepns": self.sepns.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "steps": self.steps}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.sepns.load_state_dict(state["sepns"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self.steps = int(state.get("steps", 0))
