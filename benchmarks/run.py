@@ -9,7 +9,8 @@ Reports, per platform and all measured in this one run:
    in situ methods also pay for the simulated device's forward passes);
 2. evaluation of the test split on the twin and on a device;
 3. K devices evaluated one at a time vs with the front-end features computed once and shared
-   (what the evaluation tables do);
+   (what the evaluation tables do), and the D2NN optics of K chips stacked in one batched FFT
+   vs one call per chip;
 4. growth with size: MZI mesh vs the complex matmul it implements (N), the diffractive stack vs
    its bare FFTs (grid), and the bp step time per image vs batch size;
 5. per platform, a fresh training process under glibc's default allocator policy and with
@@ -101,6 +102,23 @@ def time_devices(platform: str, block: dict, k: int, n: int) -> tuple[float, flo
     for dev in devices:
         head_accuracy(model, h, y, dev)
     return one_by_one, time.perf_counter() - start
+
+
+def stacked_chip_fft(k: int, batch: int = 250, n: int = 64) -> tuple[float, float]:
+    """One free-space propagation (FFT, transfer function, inverse FFT) of ``batch`` fields for
+    each of ``k`` chips: one call per chip vs all chips stacked in one batched FFT (what a
+    batch dimension of chips through the D2NN optics would do)."""
+    fields = torch.randn(k, batch, n, n, dtype=torch.complex64)
+    h = torch.randn(k, 1, n, n, dtype=torch.complex64)
+
+    def one_by_one():
+        for chip in range(k):
+            torch.fft.ifft2(torch.fft.fft2(fields[chip]) * h[chip])
+
+    def stacked():
+        torch.fft.ifft2(torch.fft.fft2(fields) * h)
+
+    return time_call(one_by_one, 5), time_call(stacked, 5)
 
 
 def batch_growth(platform: str, block: dict, batches: tuple[int, ...], steps: int) -> list[float]:
@@ -276,6 +294,10 @@ def main() -> None:
     for platform, block in config["platforms"].items():
         one, shared = time_devices(platform, block, k, n)
         print(f"{platform:<8} {one:>15.3f} {shared:>11.3f} {one / shared:>9.1f}")
+    one, stacked = stacked_chip_fft(k)
+    print(f"D2NN optics of {k} chips, one propagation of 250 fields: one call per chip "
+          f"{1e3 * one:.1f} ms, stacked in one batched FFT {1e3 * stacked:.1f} ms "
+          f"(speed-up {one / stacked:.2f}: the FFTs are the work, per chip and image)")
 
     print("\n4. growth with size")
     if "mzi" in config["platforms"]:
