@@ -1,5 +1,5 @@
-"""Cross-device transfer (``METHODS.md``): a trained model, unchanged, on K fresh chips per point
-of a fabrication-σ grid — does a model trained for (or on) one chip work on another?
+"""Cross-device transfer (``docs/evaluation.md``): a trained model, unchanged, on K fresh chips per
+point of a fabrication-σ grid — does a model trained for (or on) one chip work on another?
 
 The K device seeds are ``first_seed + i`` (i < K), the same at every grid point (common random
 numbers: a seed fixes the error *pattern*, σ its size, so curves are smooth in σ). They never

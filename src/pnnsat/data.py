@@ -1,6 +1,6 @@
 """Data sets in IDX format: locate, verify, parse, split, cache.
 
-Search order for each file (``PIPELINE.md``): ``data/<dataset>/`` in the repository, then known
+Search order for each file (``docs/pipeline.md``): ``data/<dataset>/`` in the repository, then known
 system locations (the Debian package ``dataset-fashion-mnist`` installs
 ``/usr/share/datasets/fashion-mnist``), then a download with checksum verification. A file that
 fails its checksum or IDX header check is rejected with a message naming it; it is never used.

@@ -1,4 +1,4 @@
-"""Evaluation protocol (``METHODS.md``): accuracy of a trained model on a device under a
+"""Evaluation protocol (``docs/evaluation.md``): accuracy of a trained model on a device under a
 perturbation, always on the full test split, written as tidy tables (one row per measurement).
 """
 

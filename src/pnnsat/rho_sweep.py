@@ -1,5 +1,5 @@
-"""ρ sensitivity of SAT (``FIGURES.md``, figS1): models trained with SAT at several ascent radii
-ρ (every other SAT option as configured), plus bp as the ρ → 0 reference, each measured by
+"""ρ sensitivity of SAT (figS1, ``docs/evaluation.md``): models trained with SAT at several ascent
+radii ρ (every other SAT option as configured), plus bp as the ρ → 0 reference, each measured by
 
 * accuracy on the twin, on device A, and on K fresh chips drawn from device A's fabrication
   model (seeds from the platform's ``cross_device.first_seed``, never device A's), full test split;

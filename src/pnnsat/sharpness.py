@@ -1,6 +1,7 @@
-"""Sharpness of the loss with respect to the controls Θ, on the digital twin (``METHODS.md``):
-the top Hessian eigenvalue λmax (power iteration) and the Hessian trace (Hutchinson), both from
-Hessian-vector products, and a 2-D loss landscape along two random directions in Θ.
+"""Sharpness of the loss with respect to the controls Θ, on the digital twin
+(``docs/evaluation.md``): the top Hessian eigenvalue λmax (power iteration) and the Hessian trace
+(Hutchinson), both from Hessian-vector products, and a 2-D loss landscape along two random
+directions in Θ.
 
 All on a fixed batch of training images, model in eval mode (BatchNorm uses its running
 statistics), digital weights held fixed. Units: the loss is cross-entropy (nats); Θ in the

@@ -1,4 +1,4 @@
-"""The platform abstraction shared by every PNN type (``PHYSICS.md``).
+"""The platform abstraction shared by every PNN type (``docs/physics.md``).
 
 * **Control parameters Θ** — the ``theta`` parameters of :class:`PhysicalLayer` modules: what a
   user can set on the hardware (ring detunings, MZI phases, mask phases). Digital layers keep

@@ -1,4 +1,4 @@
-"""Free-space diffractive network (D2NN): coherent optics (``PHYSICS.md`` §3).
+"""Free-space diffractive network (D2NN): coherent optics (``docs/physics.md``).
 
 Input image (amplitude) → free space → [thin lens + phase mask 1] → free space → intensity
 threshold → [thin lens + phase mask 2] → free space → 10 square detectors. Θ = the two masks'

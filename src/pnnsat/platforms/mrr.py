@@ -1,4 +1,5 @@
-"""Microring-resonator (MRR) weight banks: integrated photonics, incoherent WDM (``PHYSICS.md`` §1).
+"""Microring-resonator (MRR) weight banks: integrated photonics, incoherent WDM
+(``docs/physics.md``).
 
 A bank of ``out × in`` add-drop rings computes ``y = W(Θ) x`` on non-negative optical powers ``x``
 (one WDM carrier per input channel, balanced drop/through detection per output). Ring ``(i, j)``

@@ -1,4 +1,4 @@
-"""Mach–Zehnder (MZI) mesh: integrated photonics, coherent (``PHYSICS.md`` §2).
+"""Mach–Zehnder (MZI) mesh: integrated photonics, coherent (``docs/physics.md``).
 
 A Clements rectangular mesh of N modes: N columns of MZIs, even columns on mode pairs (0,1), (2,3),
 …, odd columns on (1,2), (3,4), …, N(N−1)/2 MZIs in all, followed by one phase shifter per output
