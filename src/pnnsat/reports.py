@@ -177,13 +177,3 @@ def interval_text(pct: float, ci95: float) -> str:
     """``mean ± half-width`` (%), or ``mean (one value)`` where no interval exists."""
     return f"{pct:.1f} (one value)" if np.isnan(ci95) else f"{pct:.1f} ± {ci95:.1f}"
 
-
-def markdown(frame: pd.DataFrame, floatfmt: str = ".1f") -> str:
-    """A GitHub-flavoured Markdown table of ``frame`` (numbers formatted with ``floatfmt``)."""
-    def cell(v: object) -> str:
-        return format(v, floatfmt) if isinstance(v, float) else str(v)
-
-    lines = ["| " + " | ".join(frame.columns) + " |",
-             "|" + "|".join("---" for _ in frame.columns) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
-    return "\n".join(lines)

@@ -54,7 +54,6 @@ class HardwareAware(Method):
                       for name in layers)
         (loss + self.alpha * penalty).backward()
         optimizer.step()
-        self.last_penalty = float(penalty.detach())
         return StepResult(loss=float(loss.detach()), outputs=outputs.detach())
 
     def state_dict(self) -> dict[str, Any]:
