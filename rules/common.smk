@@ -1,0 +1,258 @@
+# Shared by every rule file: the library on sys.path, parse-time checks of the config, paths,
+# the code each stage depends on, training specs, ablations, the rho sweep, figure metadata.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from pnnsat.config import deep_merge, differences, load_config  # noqa: E402
+from pnnsat.evaluation import TABLES as EVALUATION_TABLES, check_sweeps  # noqa: E402
+from pnnsat.methods import build_method  # noqa: E402
+from pnnsat.numerics import requested_level  # noqa: E402
+from pnnsat.platforms import get_platform  # noqa: E402
+
+# Every (platform, method) option block must build its method: a missing or bad block stops the
+# run here, before any job, naming the block.
+def check_method_block(platform, method, block, where):
+    """`method`'s options in `block` build and fit `platform` (ValueError naming `where`)."""
+    try:
+        build_method(method, block.get(method, {})).validate_for(get_platform(platform))
+    except ValueError as err:
+        raise ValueError(f"config {where}: {err}") from None
+
+
+for _p in config["platforms"]:
+    for _m in config["methods"]:
+        check_method_block(_p, _m, config["platforms"][_p], f"platforms.{_p}.{_m}")
+
+# Every evaluation sweep is checked now, not after the training hours (key path in the message).
+for _p in config["platforms"]:
+    try:
+        check_sweeps(_p, config["platforms"][_p])
+    except ValueError as err:
+        raise ValueError(f"config {err}") from None
+
+# figures/ holds the committed paper figures: only the documented full run (config.yaml as it
+# is) writes there. A config layered on top (`--configfile my.yaml`, `--config key=value`) that
+# changes anything must name its own results_dir and figures_dir.
+if (Path(workflow.basedir) / config["figures_dir"]).resolve() == (Path(workflow.basedir) / "figures").resolve():
+    _changed = differences(load_config(), config)
+    if _changed:
+        raise ValueError(
+            f"this run's config differs from config/config.yaml ({', '.join(_changed[:5])}) but "
+            "would write into figures/, the committed paper figures. Give your config file its "
+            "own results_dir and figures_dir, or layer it on the quick run: "
+            "--configfile config/quick.yaml my.yaml (--configfile replaces the quick profile's "
+            "config file rather than adding to it)."
+        )
+
+PY = sys.executable  # the interpreter running snakemake (the project's environment)
+# Never oversubscribe the machine: `-j4` on 2 cores would run 4 single-threaded torch jobs on 2
+# cores. Train/evaluate jobs each take `threads` CPU slots out of the CPUs this process may use
+# (override with `--resources cpu_slots=N`).
+if "cpu_slots" not in workflow.global_resources:
+    workflow.global_resources["cpu_slots"] = len(os.sched_getaffinity(0))
+R = config["results_dir"]
+FIG = config["figures_dir"]
+DATA = "results/data/{dataset}-split{split_seed}-val{validation_size}.pt".format(
+    dataset=config["dataset"], **config["data"]
+)
+PKG = "src/pnnsat"
+# Library modules each stage depends on: an edit re-runs exactly the stages (and platforms, and
+# methods) that use it. Registries (__init__.py) are left out so adding a platform or a method
+# does not retrain the others.
+COMMON = [f"{PKG}/paths.py", f"{PKG}/data.py", f"{PKG}/platforms/base.py", f"{PKG}/numerics.py"]
+# The numerics level (pnnsat.numerics; `import pnnsat` above pinned it for every job): a training
+# parameter, so changing PNNSAT_NUMERICS retrains.
+NUMERICS = requested_level()
+
+
+# Method modules each method's training uses beyond its own (a table, not a branch).
+METHOD_CODE = {"sat_pat": ["sat", "pat"], "dat": ["pat"]}
+IN_SITU_CODE = [f"{PKG}/hardware.py"]  # the device interface; listed for every method (base imports it)
+
+
+def train_code(w):
+    return COMMON + IN_SITU_CODE + [
+        f"{PKG}/training.py",
+        f"{PKG}/accuracy.py",  # validation accuracy per epoch
+        f"{PKG}/methods/base.py",
+        f"{PKG}/methods/{w.method}.py",
+        *[f"{PKG}/methods/{m}.py" for m in METHOD_CODE.get(w.method, [])],
+        f"{PKG}/platforms/{w.platform}.py",
+    ]
+
+
+def evaluate_code(w):
+    return COMMON + [
+        f"{PKG}/accuracy.py",
+        f"{PKG}/evaluation.py",
+        f"{PKG}/cross_device.py",
+        f"{PKG}/training.py",
+        f"{PKG}/platforms/{w.platform}.py",
+    ]
+
+
+FIGURE_CODE = [f"{PKG}/plotting.py", f"{PKG}/paths.py", f"{PKG}/reports.py"]
+# Which tidy tables each figure notebook reads (a table, not a branch per figure).
+FIGURE_TABLES = {
+    "fig2_offline_vs_online": ["thermal_drift", "training", "fresh_chips"],
+    "fig3_cross_device": ["cross_device"],
+    "fig4_thermal_drift": ["thermal_drift", "fresh_chips"],
+    "fig5_alignment": ["alignment", "thermal_drift", "fresh_chips"],
+    "figS2_mrr_training": [],
+    "fig1_sharpness": ["sharpness", "landscape", "thermal_drift"],
+    "figS1_rho": ["rho_sweep"],
+    "figS3_yield": ["cross_device"],
+    "figS4_convergence": ["curves"],
+    "figS5_ablations": ["thermal_drift", "training", "fresh_chips", "ablation_thermal_drift",
+                        "ablation_training", "ablation_fresh_chips"],
+}
+# Figures that read trained models (platform, methods), and per-figure parameter overrides.
+FIGURE_MODELS = {"figS2_mrr_training": ("mrr", ["bp", "sat"])}
+FIGURE_PARAMS = {
+    "figS2_mrr_training": {"platforms": ["mrr"], "methods": ["bp", "sat"]},
+    # D2NN drift is flat over 0-2 K by construction (the notebook says why); its rows stay in the
+    # table
+    "fig4_thermal_drift": {"platforms": [p for p in config["platforms"] if p != "d2nn"]},
+    # the D2NN mask width, for the rotation panel's edge-displacement axis
+    "fig5_alignment": {"mask_px": int(config["platforms"].get("d2nn", {}).get("physics", {})
+                                      .get("grid", 64))},
+    # device A's sigma on each platform's cross-device axis (the yield figure marks it)
+    "figS3_yield": {"device_sigma": {
+        p: float(b["device"].get(sorted(b["cross_device"]["grid"])[0], 0.0))
+        for p, b in config["platforms"].items()}},
+}
+# Per-model evaluation tables (pnnsat.evaluation.TABLES: training cost, thermal drift,
+# alignment, cross-device), all written by one evaluate job per model (one process: the
+# test features are computed once); every platform block defines the sweeps.
+TABLES = list(EVALUATION_TABLES)
+SWEEP_KEYS = [key for key, _ in EVALUATION_TABLES.values() if key]
+
+
+
+# Keys of a platform's config block that define the hardware a model is trained for.
+TRAINING_KEYS = ("physics", "device", "network")
+RUNS = [(p, m, s) for p in config["platforms"] for m in config["methods"] for s in config["seeds"]]
+
+
+
+def training_options(block, method):
+    """config.training, then the platform's `training` overrides, then its `training.methods`
+    entry for this method (e.g. the MZI's SAT on Adam while its other methods use SGD)."""
+    options = {}
+    for layer in (config["training"], block.get("training", {})):
+        layer = dict(layer)
+        per_method = layer.pop("methods", {})
+        options.update(layer)
+        options.update(per_method.get(method, {}))
+    return options
+
+
+def train_spec(w, method_config=None, block=None):
+    """The training spec (JSON) of (w.platform, w.method); `block`: the platform's config block
+    (default: config's; an ablation passes its changed copy)."""
+    block = config["platforms"][w.platform] if block is None else block
+    spec = {
+        "platform": w.platform,
+        "method": w.method,
+        # only what defines the hardware: a change to an evaluation sweep must not retrain
+        "platform_config": {k: block[k] for k in TRAINING_KEYS if k in block},
+        # e.g. platforms.mrr.sat
+        "method_config": block.get(w.method, {}) if method_config is None else method_config,
+        "train_subset": config["data"].get("train_subset"),
+        "validation_subset": config["data"].get("validation_subset"),
+        **training_options(block, w.method),
+    }
+    return json.dumps(spec, sort_keys=True)
+
+
+# Ablations (figS5): extra models beside the method matrix, each trained and evaluated like the
+# matrix's models on its platform's block with the keys of `set` changed (deep-merged).
+ABLATIONS = config.get("ablations") or {}
+ABLATION_TABLES = ["training", "thermal_drift", "fresh_chips"]
+
+
+def ablation_block(name):
+    return deep_merge(config["platforms"][ABLATIONS[name]["platform"]], ABLATIONS[name].get("set", {}))
+
+
+for _a, _spec in ABLATIONS.items():  # checked now, before any job (key path in the message)
+    if _spec["platform"] not in config["platforms"]:
+        raise ValueError(f"config ablations.{_a}.platform = {_spec['platform']}, not in platforms "
+                         f"({', '.join(config['platforms'])}).")
+    _block = ablation_block(_a)
+    for _m in _spec["methods"]:
+        check_method_block(_spec["platform"], _m, _block, f"ablations.{_a} ({_m})")
+    try:  # the changed network must build
+        get_platform(_spec["platform"]).build_model(_block)
+    except ValueError as err:
+        raise ValueError(f"config ablations.{_a}: {err}") from None
+ABLATION_RUNS = [(a, m) for a, spec in ABLATIONS.items() for m in spec["methods"]]
+
+
+def ablation_priority(w):
+    return train_priority(ABLATIONS[w.ablation]["platform"], w.method, ablation_block(w.ablation))
+
+
+def ablation_spec(w):
+    platform = ABLATIONS[w.ablation]["platform"]
+    return train_spec(SimpleNamespace(platform=platform, method=w.method),
+                      block=ablation_block(w.ablation))
+
+
+# figS1: SAT retrained at each rho of `rho_sweep` (the platform's other sat options kept). The
+# platform's configured rho is not retrained: its point is the main sat models.
+RHO_PLATFORMS = config["rho_sweep"]["platforms"]
+RHOS = [f"{r:g}" for r in config["rho_sweep"]["rho"]]
+FIGURE_PARAMS["figS1_rho"] = {"platforms": RHO_PLATFORMS}
+for _p in RHO_PLATFORMS:
+    if _p not in config["platforms"]:
+        raise ValueError(f"config rho_sweep.platforms names {_p}, which is not in platforms "
+                         f"({', '.join(config['platforms'])}); drop it or add its block.")
+    if "sat" not in config["platforms"][_p]:
+        raise ValueError(f"config rho_sweep names {_p}, whose block has no sat options; add "
+                         f"platforms.{_p}.sat or drop {_p} from rho_sweep.platforms.")
+
+
+def configured_rho(platform):
+    return build_method("sat", config["platforms"][platform]["sat"]).rho
+
+
+def rho_model(platform, rho, seed):
+    """The model trained with SAT at `rho` on `platform` for `seed`."""
+    if float(rho) == configured_rho(platform) and "sat" in config["methods"]:
+        return f"{R}/models/{platform}/sat/seed{seed}.pt"
+    return f"{R}/models/{platform}/sat-rho{rho}/seed{seed}.pt"
+
+
+def rho_sweep_models(w):
+    bp = [f"{R}/models/{w.platform}/bp/seed{s}.pt" for s in config["seeds"]]
+    return bp + [rho_model(w.platform, r, s) for r in RHOS for s in config["seeds"]]
+
+
+def figure_models(w):
+    platform, methods = FIGURE_MODELS.get(w.fig, (None, []))
+    return [f"{R}/models/{platform}/{m}/seed{s}.pt" for m in methods for s in config["seeds"]]
+
+
+def figure_params(w):
+    return yaml.safe_dump(
+        {
+            "results_dir": R,
+            "figures_dir": FIG,
+            "platforms": list(config["platforms"]),
+            "methods": list(config["methods"]),
+            **FIGURE_PARAMS.get(w.fig, {}),
+        },
+        default_flow_style=True,
+        width=10_000,
+    ).strip()
+
+
+wildcard_constraints:
+    platform="|".join(config["platforms"]),
+    method="[a-z_]+",
+    table="|".join(TABLES),
+    rho=r"[0-9.e+-]+",
+    fig="|".join(FIGURE_TABLES),
+
+
+ALL_TABLES = (TABLES + ["sharpness", "landscape"] + (["rho_sweep"] if RHO_PLATFORMS else [])
+              + ([f"ablation_{t}" for t in ABLATION_TABLES] if ABLATIONS else []))

@@ -1,0 +1,157 @@
+# Evaluation: per-model tables (`evaluate`), gathered per run (`gather`); sharpness, the rho
+# sweep and the ablations' tables.
+
+
+rule evaluate_ablation:
+    """figS5: the nominal, drift and fresh-chip tables of one ablation's models, labelled."""
+    input:
+        model=rules.train_ablation.output,
+        data=DATA,
+        code=lambda w: evaluate_code(SimpleNamespace(platform=ABLATIONS[w.ablation]["platform"])),
+    output:
+        [f"{R}/ablations/{{ablation}}/eval/{{method}}/seed{s}/{t}.csv" for s in SEEDS
+         for t in ABLATION_TABLES],
+    log:
+        f"{R}/logs/eval/ablations/{{ablation}}/{{method}}.log",
+    params:
+        sweeps=lambda w: json.dumps({k: ablation_block(w.ablation)[k] for k in SWEEP_KEYS},
+                                    sort_keys=True),
+        test_subset=TEST_SUBSET_ARG,
+    threads: config["threads"]
+    resources:
+        cpu_slots=lambda w, threads: threads,
+    shell:
+        "{PY} -m pnnsat evaluate --model {input.model} --data {input.data}"
+        " --sweeps {params.sweeps:q} --out {output} --threads {threads} {params.test_subset}"
+        " --label ablation={wildcards.ablation} --torch-device {config[device]} > {log} 2>&1"
+
+
+rule gather_ablation:
+    input:
+        lambda w: [f"{R}/ablations/{a}/eval/{m}/seed{s}/{w.atable}.csv" for a, m in ABLATION_RUNS
+                   for s in SEEDS],
+    output:
+        f"{R}/tables/ablation_{{atable}}.csv",
+    wildcard_constraints:
+        atable="|".join(ABLATION_TABLES),
+    log:
+        f"{R}/logs/gather/ablation_{{atable}}.log",
+    shell:
+        "{PY} -m pnnsat gather --out {output} {input} > {log} 2>&1"
+
+
+rule rho_sweep:
+    """figS1: accuracy (twin, device A, fresh chips) and lambda_max of bp and every SAT-at-rho
+    model of one platform, in one process."""
+    input:
+        models=rho_sweep_models,
+        data=DATA,
+        code=COMMON + [f"{PKG}/{m}.py" for m in ("rho_sweep", "sharpness", "accuracy", "evaluation", "training")]
+        + [f"{PKG}/platforms/{{platform}}.py"],
+    output:
+        f"{R}/eval/{{platform}}/rho_sweep.csv",
+    log:
+        f"{R}/logs/eval/{{platform}}.rho_sweep.log",
+    benchmark:
+        f"{R}/benchmarks/eval/{{platform}}/rho_sweep.tsv"
+    params:
+        fresh=lambda w: json.dumps(
+            {k: config["platforms"][w.platform]["cross_device"][k] for k in ("devices", "first_seed")}
+        ),
+        s=lambda w: config["sharpness"],
+        test_subset=TEST_SUBSET_ARG,
+    threads: config["threads"]
+    resources:
+        cpu_slots=lambda w, threads: threads,
+    shell:
+        "{PY} -m pnnsat rho-sweep --models {input.models} --data {input.data} --out {output}"
+        " --fresh {params.fresh:q} --images {params.s[images]} --iterations {params.s[iterations]}"
+        " --threads {threads} {params.test_subset} > {log} 2>&1"
+
+
+rule evaluate:
+    """Every table of every seed of one (platform, method), in one process; outputs are listed
+    seed by seed, as `pnnsat evaluate --out` expects them."""
+    input:
+        model=rules.train.output,
+        data=DATA,
+        code=evaluate_code,
+    output:
+        [f"{R}/eval/{{platform}}/{{method}}/seed{s}/{t}.csv" for s in SEEDS for t in TABLES],
+    log:
+        f"{R}/logs/eval/{{platform}}/{{method}}.log",
+    benchmark:
+        f"{R}/benchmarks/eval/{{platform}}/{{method}}.tsv"
+    params:
+        sweeps=lambda w: json.dumps(
+            {k: config["platforms"][w.platform][k] for k in SWEEP_KEYS}, sort_keys=True
+        ),
+        test_subset=TEST_SUBSET_ARG,
+    threads: config["threads"]
+    resources:
+        cpu_slots=lambda w, threads: threads,
+    shell:
+        "{PY} -m pnnsat evaluate --model {input.model} --data {input.data}"
+        " --sweeps {params.sweeps:q} --out {output} --threads {threads} {params.test_subset}"
+        " --torch-device {config[device]} > {log} 2>&1"
+
+
+rule gather:
+    input:
+        lambda w: [f"{R}/eval/{p}/{m}/seed{s}/{w.table}.csv" for p, m, s in RUNS],
+    output:
+        f"{R}/tables/{{table}}.csv",
+    log:
+        f"{R}/logs/gather/{{table}}.log",
+    shell:
+        "{PY} -m pnnsat gather --out {output} {input} > {log} 2>&1"
+
+
+rule sharpness:
+    """Hessian sharpness of every model of one platform (one process: model loading and data
+    once), and 2-D landscapes of bp and sat."""
+    input:
+        models=lambda w: [
+            f"{R}/models/{w.platform}/{m}/seed{s}.pt" for m in config["methods"] for s in config["seeds"]
+        ],
+        data=DATA,
+        code=COMMON + [f"{PKG}/sharpness.py", f"{PKG}/training.py", f"{PKG}/platforms/{{platform}}.py"],
+    output:
+        sharpness=f"{R}/eval/{{platform}}/sharpness.csv",
+        landscape=f"{R}/eval/{{platform}}/landscape.csv",
+    log:
+        f"{R}/logs/eval/{{platform}}.sharpness.log",
+    benchmark:
+        f"{R}/benchmarks/eval/{{platform}}/sharpness.tsv"
+    params:
+        s=lambda w: config["sharpness"],
+    threads: config["threads"]
+    resources:
+        cpu_slots=lambda w, threads: threads,
+    shell:
+        "{PY} -m pnnsat sharpness --models {input.models} --data {input.data}"
+        " --out {output.sharpness} --landscape-out {output.landscape}"
+        " --images {params.s[images]} --iterations {params.s[iterations]}"
+        " --samples {params.s[samples]} --span {params.s[span]} --steps {params.s[steps]}"
+        " --threads {threads} > {log} 2>&1"
+
+
+# Tables written by one job per platform, and the platforms each covers.
+PLATFORM_TABLES = {
+    "sharpness": list(config["platforms"]),
+    "landscape": list(config["platforms"]),
+    "rho_sweep": RHO_PLATFORMS,
+}
+
+
+rule gather_platform_table:
+    input:
+        lambda w: [f"{R}/eval/{p}/{w.kind}.csv" for p in PLATFORM_TABLES[w.kind]],
+    output:
+        f"{R}/tables/{{kind}}.csv",
+    wildcard_constraints:
+        kind="|".join(PLATFORM_TABLES),
+    log:
+        f"{R}/logs/gather/{{kind}}.log",
+    shell:
+        "{PY} -m pnnsat gather --out {output} {input} > {log} 2>&1"

@@ -1,0 +1,36 @@
+# Figures: one papermill run of a notebook per figure, and the tables published beside them.
+
+
+rule publish_table:
+    """The numbers behind the figures, beside them (committed for the full run: a reader checks
+    any number without re-running)."""
+    input:
+        f"{R}/tables/{{published}}.csv",
+    output:
+        f"{FIG}/tables/{{published}}.csv",
+    wildcard_constraints:
+        published="|".join(ALL_TABLES),
+    shell:
+        "cp {input} {output}"
+
+
+rule figure:
+    input:
+        notebook="notebooks/{fig}.ipynb",
+        tables=lambda w: [f"{R}/tables/{t}.csv" for t in FIGURE_TABLES[w.fig]],
+        models=figure_models,
+        code=FIGURE_CODE,
+    output:
+        pdf=f"{FIG}/{{fig}}.pdf",
+        png=report(f"{FIG}/{{fig}}.png", category="Figures", caption="../report/figure.rst"),
+        # the executed notebook (figure and summary inside) beside the figure: for the full run
+        # it is committed, so a reader browses it without running anything
+        notebook=f"{FIG}/notebooks/{{fig}}.ipynb",
+    log:
+        notebook=f"{R}/notebooks/{{fig}}.ipynb",
+        log=f"{R}/logs/figure/{{fig}}.log",
+    params:
+        parameters=figure_params,
+    shell:
+        "{PY} -m papermill {input.notebook} {log.notebook} -k python3 --log-output"
+        " -y {params.parameters:q} > {log.log} 2>&1 && cp {log.notebook} {output.notebook}"
