@@ -17,9 +17,6 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-validate(config, "config/schema.yaml")
-
-
 # The rules live in rules/: common.smk (imports, checks, paths, specs and figure metadata shared by
 # every rule), then one file per stage.
 include: "rules/common.smk"

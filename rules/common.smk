@@ -1,38 +1,92 @@
 # Shared by every rule file: the library on sys.path, parse-time checks of the config, paths,
 # the code each stage depends on, training specs, ablations, the rho sweep, figure metadata.
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from pnnsat.config import deep_merge, differences, load_config  # noqa: E402
-from pnnsat.evaluation import TABLES as EVALUATION_TABLES, check_sweeps  # noqa: E402
-from pnnsat.methods import build_method  # noqa: E402
-from pnnsat.numerics import requested_level  # noqa: E402
-from pnnsat.platforms import get_platform  # noqa: E402
+import hashlib
 
-# Every (platform, method) option block must build its method: a missing or bad block stops the
-# run here, before any job, naming the block.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# Only torch-free modules at parse time (`import pnnsat` pins the numerics for every job, see
+# pnnsat.numerics); the checks that build the library's objects import torch when they run.
+from pnnsat.config import deep_merge, differences  # noqa: E402
+from pnnsat.numerics import requested_level  # noqa: E402
+from pnnsat.tables import TABLE_SWEEPS  # noqa: E402
+
+
+# Ablations (figS5): extra models beside the method matrix, each trained and evaluated like the
+# matrix's models on its platform's block with the keys of `set` changed (deep-merged).
+ABLATIONS = config.get("ablations") or {}
+
+
+def ablation_block(name):
+    return deep_merge(config["platforms"][ABLATIONS[name]["platform"]], ABLATIONS[name].get("set", {}))
+
+
 def check_method_block(platform, method, block, where):
     """`method`'s options in `block` build and fit `platform` (ValueError naming `where`)."""
+    from pnnsat.methods import build_method
+    from pnnsat.platforms import get_platform
+
     try:
         build_method(method, block.get(method, {})).validate_for(get_platform(platform))
     except ValueError as err:
         raise ValueError(f"config {where}: {err}") from None
 
 
-for _p in config["platforms"]:
-    for _m in config["methods"]:
-        check_method_block(_p, _m, config["platforms"][_p], f"platforms.{_p}.{_m}")
+SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
 
-# Every evaluation sweep is checked now, not after the training hours (key path in the message).
-for _p in config["platforms"]:
-    try:
-        check_sweeps(_p, config["platforms"][_p])
-    except ValueError as err:
-        raise ValueError(f"config {err}") from None
+
+def check_config():
+    """The config against config/schema.yaml; every (platform, method) option block builds its
+    method, every evaluation sweep names fields of its platform, every ablation's methods and
+    network build: a bad block stops the run here, before any job, naming its key path."""
+    validate(config, str(SCHEMA))
+    from pnnsat.evaluation import check_sweeps
+    from pnnsat.platforms import get_platform
+
+    for p in config["platforms"]:
+        for m in config["methods"]:
+            check_method_block(p, m, config["platforms"][p], f"platforms.{p}.{m}")
+        try:
+            check_sweeps(p, config["platforms"][p])
+        except ValueError as err:
+            raise ValueError(f"config {err}") from None
+    for a, spec in (config.get("ablations") or {}).items():
+        if spec["platform"] not in config["platforms"]:
+            raise ValueError(f"config ablations.{a}.platform = {spec['platform']}, not in "
+                             f"platforms ({', '.join(config['platforms'])}).")
+        block = ablation_block(a)
+        for m in spec["methods"]:
+            check_method_block(spec["platform"], m, block, f"ablations.{a} ({m})")
+        try:  # the changed network must build
+            get_platform(spec["platform"]).build_model(block)
+        except ValueError as err:
+            raise ValueError(f"config ablations.{a}: {err}") from None
+
+
+def checked_stamp():
+    """A file named by a hash of this run's config, the schema and the library's source: the
+    checks of `check_config` (seconds: jsonschema's import alone takes 2 s, the library's
+    torch 2 s more) run once per (config, schema, library) version, not at every parse (a
+    cluster job parses the Snakefile twice). The schema sets no defaults, so skipping its
+    validation changes nothing in `config`."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+    digest.update(SCHEMA.read_bytes())
+    for path in sorted((Path(workflow.basedir) / "src/pnnsat").rglob("*.py")):
+        digest.update(path.read_bytes())
+    return Path(workflow.basedir) / ".snakemake" / "pnnsat-checked" / digest.hexdigest()[:20]
+
+
+_stamp = checked_stamp()
+if not _stamp.exists():
+    check_config()
+    _stamp.parent.mkdir(parents=True, exist_ok=True)
+    _stamp.touch()
 
 # figures/ holds the committed paper figures: only the documented full run (config.yaml as it
 # is) writes there. A config layered on top (`--configfile my.yaml`, `--config key=value`) that
 # changes anything must name its own results_dir and figures_dir.
 if (Path(workflow.basedir) / config["figures_dir"]).resolve() == (Path(workflow.basedir) / "figures").resolve():
-    _changed = differences(load_config(), config)
+    # config/config.yaml as committed (read without a second schema validation: see checked_stamp)
+    _default = yaml.safe_load((Path(workflow.basedir) / "config" / "config.yaml").read_text())
+    _changed = differences(_default, config)
     if _changed:
         raise ValueError(
             f"this run's config differs from config/config.yaml ({', '.join(_changed[:5])}) but "
@@ -119,11 +173,11 @@ FIGURE_PARAMS = {
         p: float(b["device"].get(sorted(b["cross_device"]["grid"])[0], 0.0))
         for p, b in config["platforms"].items()}},
 }
-# Per-model evaluation tables (pnnsat.evaluation.TABLES: training cost, thermal drift,
-# alignment, cross-device), all written by one evaluate job per model (one process: the
+# Per-model evaluation tables (pnnsat.tables: training cost, curves, thermal drift, alignment,
+# cross-device, fresh chips), all written by one evaluate job per model (one process: the
 # test features are computed once); every platform block defines the sweeps.
-TABLES = list(EVALUATION_TABLES)
-SWEEP_KEYS = [key for key, _ in EVALUATION_TABLES.values() if key]
+TABLES = list(TABLE_SWEEPS)
+SWEEP_KEYS = [key for key in TABLE_SWEEPS.values() if key]
 
 
 
@@ -163,27 +217,10 @@ def train_spec(w, method_config=None, block=None):
     return json.dumps(spec, sort_keys=True)
 
 
-# Ablations (figS5): extra models beside the method matrix, each trained and evaluated like the
-# matrix's models on its platform's block with the keys of `set` changed (deep-merged).
-ABLATIONS = config.get("ablations") or {}
+# Ablations (ABLATIONS, ablation_block: top of this file): the tables they write.
 ABLATION_TABLES = ["training", "thermal_drift", "fresh_chips"]
 
 
-def ablation_block(name):
-    return deep_merge(config["platforms"][ABLATIONS[name]["platform"]], ABLATIONS[name].get("set", {}))
-
-
-for _a, _spec in ABLATIONS.items():  # checked now, before any job (key path in the message)
-    if _spec["platform"] not in config["platforms"]:
-        raise ValueError(f"config ablations.{_a}.platform = {_spec['platform']}, not in platforms "
-                         f"({', '.join(config['platforms'])}).")
-    _block = ablation_block(_a)
-    for _m in _spec["methods"]:
-        check_method_block(_spec["platform"], _m, _block, f"ablations.{_a} ({_m})")
-    try:  # the changed network must build
-        get_platform(_spec["platform"]).build_model(_block)
-    except ValueError as err:
-        raise ValueError(f"config ablations.{_a}: {err}") from None
 ABLATION_RUNS = [(a, m) for a, spec in ABLATIONS.items() for m in spec["methods"]]
 
 
@@ -212,7 +249,12 @@ for _p in RHO_PLATFORMS:
 
 
 def configured_rho(platform):
-    return build_method("sat", config["platforms"][platform]["sat"]).rho
+    options = config["platforms"][platform]["sat"]
+    if "rho" in options:
+        return float(options["rho"])
+    from pnnsat.methods import build_method  # the method's default rho
+
+    return build_method("sat", options).rho
 
 
 def rho_model(platform, rho, seed):

@@ -23,6 +23,19 @@ def snakemake(*args):
     return subprocess.run([*SNAKEMAKE, *args], capture_output=True, text=True, cwd=REPO)
 
 
+def test_a_checked_config_is_planned_without_importing_torch():
+    """The config checks (schema, method blocks, sweeps, ablations: jsonschema and torch, seconds)
+    run once per config and library version; a second parse of the same config must not need
+    torch at all (a cluster job parses the Snakefile twice)."""
+    assert snakemake("-n", "--forceall", "--quiet", "rules").returncode == 0  # checks, stamp
+    no_torch = ("import sys; sys.modules['torch'] = None; sys.modules['jsonschema'] = None; "
+                "from snakemake.cli import main; "
+                "sys.argv = ['snakemake', '-n', '--forceall', '--quiet', 'rules']; main()")
+    result = subprocess.run([sys.executable, "-c", no_torch], capture_output=True, text=True,
+                            cwd=REPO)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
 def test_full_dag_plans_one_training_job_per_platform_and_method():
     result = snakemake("-n", "--forceall", "--quiet", "rules")
     assert result.returncode == 0, result.stderr

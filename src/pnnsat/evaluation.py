@@ -17,6 +17,7 @@ from .cross_device import cross_device_rows, fresh_chip_rows
 from .data import Splits
 from .paths import atomic_path
 from .platforms import PNN, Device, get_platform
+from .tables import TABLE_SWEEPS
 
 
 def device_a(model: PNN, meta: dict[str, Any]) -> Device:
@@ -106,16 +107,19 @@ def curve_rows(meta: dict[str, Any]) -> list[dict[str, Any]]:
             for h in meta["history"]]
 
 
-#: table name -> (key of the platform's config block holding its sweep, or None; row builder
-#: (model, meta, splits, sweep, test features) -> rows). The Snakefile and CLI read this table.
-TABLES: dict[str, tuple[str | None, Callable[..., list[dict[str, Any]]]]] = {
-    "training": (None, lambda model, meta, splits, sweep, h: training_rows(meta)),
-    "curves": (None, lambda model, meta, splits, sweep, h: curve_rows(meta)),
-    "thermal_drift": ("thermal_drift_K", thermal_drift_rows),
-    "alignment": ("alignment", alignment_rows),
-    "cross_device": ("cross_device", cross_device_rows),
-    "fresh_chips": ("fresh_chips", fresh_chip_rows),
+#: table name -> row builder (model, meta, splits, sweep, test features) -> rows
+ROW_BUILDERS: dict[str, Callable[..., list[dict[str, Any]]]] = {
+    "training": lambda model, meta, splits, sweep, h: training_rows(meta),
+    "curves": lambda model, meta, splits, sweep, h: curve_rows(meta),
+    "thermal_drift": thermal_drift_rows,
+    "alignment": alignment_rows,
+    "cross_device": cross_device_rows,
+    "fresh_chips": fresh_chip_rows,
 }
+#: table name -> (key of the platform's config block holding its sweep, or None; row builder).
+#: The CLI reads this table; the Snakefile reads the names and keys (:mod:`pnnsat.tables`).
+TABLES: dict[str, tuple[str | None, Callable[..., list[dict[str, Any]]]]] = {
+    name: (TABLE_SWEEPS[name], builder) for name, builder in ROW_BUILDERS.items()}
 
 
 def check_sweeps(platform_name: str, block: Mapping[str, Any]) -> None:
