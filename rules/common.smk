@@ -1,6 +1,7 @@
 # Shared by every rule file: the library on sys.path, parse-time checks of the config, paths,
 # the code each stage depends on, training specs, ablations, the rho sweep, figure metadata.
 import hashlib
+import mimetypes
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 # Only torch-free modules at parse time (`import pnnsat` pins the numerics for every job, see
@@ -144,6 +145,23 @@ def evaluate_code(w):
 
 
 FIGURE_CODE = [f"{PKG}/plotting.py", f"{PKG}/paths.py", f"{PKG}/reports.py"]
+
+
+def readme_captions():
+    """Each figure's caption from the README's figure table (the one place they are written):
+    rows `| ![name](figures/<fig>.png) | `notebooks/<fig>.ipynb` | caption |`. Used by
+    `snakemake --report`."""
+    captions = {}
+    for line in (Path(workflow.basedir) / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if len(cells) == 3 and cells[0].startswith("![") and cells[1].startswith("`notebooks/"):
+            captions[Path(cells[1].strip("`")).stem] = cells[2]
+    return captions
+
+
+FIGURE_CAPTIONS = readme_captions()
+# the executed notebooks are report items too (mimetype, so the report offers them as notebooks)
+mimetypes.add_type("application/x-ipynb+json", ".ipynb")
 # Which tidy tables each figure notebook reads (a table, not a branch per figure).
 FIGURE_TABLES = {
     "fig2_offline_vs_online": ["thermal_drift", "training", "fresh_chips"],

@@ -22,15 +22,18 @@ rule figure:
         code=FIGURE_CODE,
     output:
         pdf=f"{FIG}/{{fig}}.pdf",
-        png=report(f"{FIG}/{{fig}}.png", category="Figures", caption="../report/figure.rst"),
+        png=report(f"{FIG}/{{fig}}.png", category="Figures", labels={"figure": "{fig}"},
+                   caption="../report/figure.rst"),
         # the executed notebook (figure and summary inside) beside the figure: for the full run
         # it is committed, so a reader browses it without running anything
-        notebook=f"{FIG}/notebooks/{{fig}}.ipynb",
+        notebook=report(f"{FIG}/notebooks/{{fig}}.ipynb", category="Executed notebooks",
+                        labels={"notebook": "{fig}"}, caption="../report/notebook.rst"),
     log:
         notebook=f"{R}/notebooks/{{fig}}.ipynb",
         log=f"{R}/logs/figure/{{fig}}.log",
     params:
         parameters=figure_params,
+        caption=lambda w: FIGURE_CAPTIONS.get(w.fig, "(no caption in the README's figure table)"),
     shell:
         "{PY} -m papermill {input.notebook} {log.notebook} -k python3 --log-output"
         " -y {params.parameters:q} > {log.log} 2>&1 && cp {log.notebook} {output.notebook}"
