@@ -1,6 +1,7 @@
 """Benchmark suite: prints side-by-side timings measured in one run (never asserted in tests).
 
-    make bench          (or: python benchmarks/run.py [--threads N] [--steps K] [--quick])
+    make bench          (or: python benchmarks/run.py [--threads N] [--steps K] [--quick]
+                         [--sections 1,3,4])
 
 Reports, per platform and all measured in this one run:
 
@@ -254,6 +255,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="few steps, small sizes (smoke)")
+    parser.add_argument("--sections", type=lambda v: {int(x) for x in v.split(",")},
+                        default=set(range(1, 8)), help="comma-separated section numbers "
+                        "(default: all, 1-7)")
     args = parser.parse_args()
     if args.quick:
         args.steps, args.repeats = 2, 1
@@ -270,87 +274,97 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads} thread(s), batch {batch}, "
           f"{steps_per_epoch} steps/epoch, median of {args.repeats} x {args.steps} steps\n")
 
-    print("1. training step time per method (s/step; s/epoch in brackets; ratio to bp)")
-    print(f"{'platform':<8} " + " ".join(f"{m:>16}" for m in methods))
-    for platform, block in config["platforms"].items():
-        samples: dict[str, list[float]] = {m: [] for m in methods}
-        for _ in range(args.repeats):  # interleaved, so all methods see the same machine state
-            for method in methods:
-                samples[method].append(time_steps(platform, method, block, args.steps, batch))
-        med = {m: statistics.median(v) for m, v in samples.items()}
-        print(f"{platform:<8} " + " ".join(
-            f"{med[m]:.3f} ({med[m] * steps_per_epoch:4.0f})" .rjust(16) for m in methods))
-        print(f"{'  /bp':<8} " + " ".join(f"{med[m] / med['bp']:>16.2f}" for m in methods))
+    if 1 in args.sections:
+        print("1. training step time per method (s/step; s/epoch in brackets; ratio to bp)")
+        print(f"{'platform':<8} " + " ".join(f"{m:>16}" for m in methods))
+        for platform, block in config["platforms"].items():
+            samples: dict[str, list[float]] = {m: [] for m in methods}
+            for _ in range(args.repeats):  # interleaved, so all methods see the same machine state
+                for method in methods:
+                    samples[method].append(time_steps(platform, method, block, args.steps, batch))
+            med = {m: statistics.median(v) for m, v in samples.items()}
+            print(f"{platform:<8} " + " ".join(
+                f"{med[m]:.3f} ({med[m] * steps_per_epoch:4.0f})" .rjust(16) for m in methods))
+            print(f"{'  /bp':<8} " + " ".join(f"{med[m] / med['bp']:>16.2f}" for m in methods))
 
-    print(f"\n2. evaluation of 10 000 images\n{'platform':<8} {'twin (s)':>9} {'device (s)':>11}"
-          f" {'ratio':>6}")
-    for platform, block in config["platforms"].items():
-        twin, dev = time_eval(platform, block, 2000 if args.quick else 10_000)
-        print(f"{platform:<8} {twin:>9.3f} {dev:>11.3f} {dev / twin:>6.2f}")
+    if 2 in args.sections:
+        print(f"\n2. evaluation of 10 000 images\n{'platform':<8} {'twin (s)':>9} "
+              f"{'device (s)':>11} {'ratio':>6}")
+        for platform, block in config["platforms"].items():
+            twin, dev = time_eval(platform, block, 2000 if args.quick else 10_000)
+            print(f"{platform:<8} {twin:>9.3f} {dev:>11.3f} {dev / twin:>6.2f}")
 
-    k, n = (2, 500) if args.quick else (8, 2000)
-    print(f"\n3. {k} devices on {n} images: one at a time vs shared front-end features")
-    print(f"{'platform':<8} {'one by one (s)':>15} {'shared (s)':>11} {'speed-up':>9}")
-    for platform, block in config["platforms"].items():
-        one, shared = time_devices(platform, block, k, n)
-        print(f"{platform:<8} {one:>15.3f} {shared:>11.3f} {one / shared:>9.1f}")
-    one, stacked = stacked_chip_fft(k)
-    print(f"D2NN optics of {k} chips, one propagation of 250 fields: one call per chip "
-          f"{1e3 * one:.1f} ms, stacked in one batched FFT {1e3 * stacked:.1f} ms "
-          f"(speed-up {one / stacked:.2f}: the FFTs are the work, per chip and image)")
+        k, n = (2, 500) if args.quick else (8, 2000)
+    if 3 in args.sections:
+        print(f"\n3. {k} devices on {n} images: one at a time vs shared front-end features")
+        print(f"{'platform':<8} {'one by one (s)':>15} {'shared (s)':>11} {'speed-up':>9}")
+        for platform, block in config["platforms"].items():
+            one, shared = time_devices(platform, block, k, n)
+            print(f"{platform:<8} {one:>15.3f} {shared:>11.3f} {one / shared:>9.1f}")
+        one, stacked = stacked_chip_fft(k)
+        print(f"D2NN optics of {k} chips, one propagation of 250 fields: one call per chip "
+              f"{1e3 * one:.1f} ms, stacked in one batched FFT {1e3 * stacked:.1f} ms "
+              f"(speed-up {one / stacked:.2f}: the FFTs are the work, per chip and image)")
 
-    print("\n4. growth with size")
-    if "mzi" in config["platforms"]:
-        mesh_vs_matmul((16, 64) if args.quick else (16, 64, 256))
-    if "d2nn" in config["platforms"]:
-        d2nn_vs_fft((64,) if args.quick else (64, 128, 256))
-    batches = (32, 128) if args.quick else (32, 128, 512)
-    print(f"\nbp step time per image (ms) vs batch size {batches}")
-    for platform, block in config["platforms"].items():
-        per_image = batch_growth(platform, block, batches, args.steps)
-        print(f"{platform:<8} " + " ".join(f"{1e3 * t:>8.3f}" for t in per_image))
+    if 4 in args.sections:
+        print("\n4. growth with size")
+        if "mzi" in config["platforms"]:
+            mesh_vs_matmul((16, 64) if args.quick else (16, 64, 256))
+        if "d2nn" in config["platforms"]:
+            d2nn_vs_fft((64,) if args.quick else (64, 128, 256))
+        batches = (32, 128) if args.quick else (32, 128, 512)
+        print(f"\nbp step time per image (ms) vs batch size {batches}")
+        for platform, block in config["platforms"].items():
+            per_image = batch_growth(platform, block, batches, args.steps)
+            print(f"{platform:<8} " + " ".join(f"{1e3 * t:>8.3f}" for t in per_image))
 
-    print(f"\n5. a training process per platform (bp, batch {batch}, fresh process each) under "
-          "glibc's default\n   allocator policy and with freed memory retained (pnnsat.allocator)")
-    print(f"{'platform':<8} {'policy':<8} {'RSS setup':>10} {'RSS peak':>9} {'s/step':>7} "
-          f"{'sys s/step':>11} {'faults/step':>12}")
-    for platform, block in config["platforms"].items():
-        runs = {}
-        for policy in ("default", "retain"):
-            runs[policy] = training_process(platform, block, max(args.steps, 2), batch, policy)
-            before, after, wall, system, faults = runs[policy]
-            print(f"{platform:<8} {policy:<8} {before:>10.0f} {after:>9.0f} {wall:>7.3f} "
-                  f"{system:>11.4f} {faults:>12.0f}")
-        print(f"{'':<8} {'ratio':<8} {'':>10} {'':>9} "
-              f"{runs['default'][2] / runs['retain'][2]:>7.2f}")
-    print(f"\n6. a training process per platform (bp, batch {batch}, fresh process each) at each "
-          "numerics level\n   (pnnsat.numerics; levels interleaved, median of the repeats)")
-    levels = list(LEVELS)
-    print(f"{'platform':<8} " + " ".join(f"{lv + ' s/step':>16}" for lv in levels)
-          + " " + " ".join(f"{lv + '/native':>16}" for lv in levels if lv != "native"))
-    for platform, block in config["platforms"].items():
-        walls: dict[str, list[float]] = {lv: [] for lv in levels}
-        for _ in range(args.repeats):
-            for level in levels:
-                walls[level].append(training_process(platform, block, max(args.steps, 2), batch,
-                                                     "retain", level)[2])
-        med = {lv: statistics.median(v) for lv, v in walls.items()}
-        print(f"{platform:<8} " + " ".join(f"{med[lv]:>16.4f}" for lv in levels) + " "
-              + " ".join(f"{med[lv] / med['native']:>16.2f}" for lv in levels if lv != "native"))
-    ks = (1, 2, 5, 10)
-    print("\n7. SAT with the ascent reused for k steps (ascent_every = k; k = 1: exact SAM), "
-          "ratio to bp")
-    print(f"{'platform':<8} {'bp s/step':>10} " + " ".join(f"{'k=' + str(k):>8}" for k in ks))
-    for platform, block in config["platforms"].items():
-        samples: dict[object, list[float]] = {key: [] for key in ("bp", *ks)}
-        for _ in range(args.repeats):  # interleaved
-            samples["bp"].append(time_steps(platform, "bp", block, args.steps, batch))
-            for k in ks:
-                variant = {**block, "sat": {**block["sat"], "ascent_every": k}}
-                samples[k].append(time_steps(platform, "sat", variant, args.steps, batch))
-        med = {key: statistics.median(v) for key, v in samples.items()}
-        print(f"{platform:<8} {med['bp']:>10.4f} "
-              + " ".join(f"{med[k] / med['bp']:>8.2f}" for k in ks))
+    if 5 in args.sections:
+        print(f"\n5. a training process per platform (bp, batch {batch}, fresh process each) "
+              "under glibc's default\n   allocator policy and with freed memory retained "
+              "(pnnsat.allocator)")
+        print(f"{'platform':<8} {'policy':<8} {'RSS setup':>10} {'RSS peak':>9} {'s/step':>7} "
+              f"{'sys s/step':>11} {'faults/step':>12}")
+        for platform, block in config["platforms"].items():
+            runs = {}
+            for policy in ("default", "retain"):
+                runs[policy] = training_process(platform, block, max(args.steps, 2), batch, policy)
+                before, after, wall, system, faults = runs[policy]
+                print(f"{platform:<8} {policy:<8} {before:>10.0f} {after:>9.0f} {wall:>7.3f} "
+                      f"{system:>11.4f} {faults:>12.0f}")
+            print(f"{'':<8} {'ratio':<8} {'':>10} {'':>9} "
+                  f"{runs['default'][2] / runs['retain'][2]:>7.2f}")
+    if 6 in args.sections:
+        print(f"\n6. a training process per platform (bp, batch {batch}, fresh process each) "
+              "at each numerics level\n   (pnnsat.numerics; levels interleaved, median of the "
+              "repeats)")
+        levels = list(LEVELS)
+        print(f"{'platform':<8} " + " ".join(f"{lv + ' s/step':>16}" for lv in levels)
+              + " " + " ".join(f"{lv + '/native':>16}" for lv in levels if lv != "native"))
+        for platform, block in config["platforms"].items():
+            walls: dict[str, list[float]] = {lv: [] for lv in levels}
+            for _ in range(args.repeats):
+                for level in levels:
+                    walls[level].append(training_process(platform, block, max(args.steps, 2), batch,
+                                                         "retain", level)[2])
+            med = {lv: statistics.median(v) for lv, v in walls.items()}
+            print(f"{platform:<8} " + " ".join(f"{med[lv]:>16.4f}" for lv in levels) + " "
+                  + " ".join(f"{med[lv] / med['native']:>16.2f}" for lv in levels
+                             if lv != "native"))
+    if 7 in args.sections:
+        ks = (1, 2, 5, 10)
+        print("\n7. SAT with the ascent reused for k steps (ascent_every = k; k = 1: exact SAM), "
+              "ratio to bp")
+        print(f"{'platform':<8} {'bp s/step':>10} " + " ".join(f"{'k=' + str(k):>8}" for k in ks))
+        for platform, block in config["platforms"].items():
+            samples: dict[object, list[float]] = {key: [] for key in ("bp", *ks)}
+            for _ in range(args.repeats):  # interleaved
+                samples["bp"].append(time_steps(platform, "bp", block, args.steps, batch))
+                for k in ks:
+                    variant = {**block, "sat": {**block["sat"], "ascent_every": k}}
+                    samples[k].append(time_steps(platform, "sat", variant, args.steps, batch))
+            med = {key: statistics.median(v) for key, v in samples.items()}
+            print(f"{platform:<8} {med['bp']:>10.4f} "
+                  + " ".join(f"{med[k] / med['bp']:>8.2f}" for k in ks))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak resident memory of this benchmark process: {peak:.0f} MiB")
 
