@@ -97,8 +97,9 @@ def main() -> int:
     if not targets:
         print(f"no tables under {args.reference}/tables: run `make quick` first")
         return 1
-    subprocess.run([sys.executable, "-m", "snakemake", "-j2", "--workflow-profile",
-                    "profiles/quick", "--quiet", "rules", *targets,  # targets before --config
+    # targets first: --quiet and --config take every word after them
+    subprocess.run([sys.executable, "-m", "snakemake", *targets, "-j2", "--workflow-profile",
+                    "profiles/quick", "--quiet", "rules",
                     "--config", f"results_dir={args.out}", f"figures_dir={args.out}/figures"],
                    cwd=REPO, env=older_cpu_env(), check=True)
     problems = compare(REPO / args.reference, REPO / args.out)
