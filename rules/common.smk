@@ -49,7 +49,7 @@ def check_config():
             check_sweeps(p, config["platforms"][p])
         except ValueError as err:
             raise ValueError(f"config {err}") from None
-    for a, spec in (config.get("ablations") or {}).items():
+    for a, spec in ABLATIONS.items():
         if spec["platform"] not in config["platforms"]:
             raise ValueError(f"config ablations.{a}.platform = {spec['platform']}, not in "
                              f"platforms ({', '.join(config['platforms'])}).")
