@@ -24,7 +24,7 @@ include: "rules/common.smk"
 
 # On a cluster (profiles/slurm) these small jobs (seconds each) run in the Snakemake process
 # instead of waiting for the scheduler; they make no difference to a local run.
-localrules: all, gather, gather_ablation, gather_platform_table, publish_table, figure
+localrules: all, gather, gather_ablation, gather_platform_table, gather_multitask, publish_table, figure
 
 
 rule all:
@@ -40,4 +40,5 @@ rule all:
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+include: "rules/multitask.smk"
 include: "rules/figures.smk"

@@ -178,6 +178,8 @@ FIGURE_TABLES = {
 }
 # Figures that read trained models (platform, methods), and per-figure parameter overrides.
 FIGURE_MODELS = {"figS2_mrr_training": ("mrr", ["bp", "sat"])}
+# Files beside its tables and the matrix models that a figure reads (fig6: the end of this file).
+FIGURE_FILES = {}
 FIGURE_PARAMS = {
     "figS2_mrr_training": {"platforms": ["mrr"], "methods": ["bp", "sat"]},
     # D2NN drift is flat over 0-2 K by construction (the notebook says why); its rows stay in the
@@ -289,7 +291,8 @@ def rho_sweep_models(w):
 
 def figure_models(w):
     platform, methods = FIGURE_MODELS.get(w.fig, (None, []))
-    return [f"{R}/models/{platform}/{m}/seed{s}.pt" for m in methods for s in config["seeds"]]
+    return ([f"{R}/models/{platform}/{m}/seed{s}.pt" for m in methods for s in config["seeds"]]
+            + FIGURE_FILES.get(w.fig, []))
 
 
 def figure_params(w):
@@ -311,8 +314,45 @@ wildcard_constraints:
     method="[a-z_]+",
     table="|".join(TABLES),
     rho=r"[0-9.e+-]+",
-    fig="|".join(FIGURE_TABLES),
+    fig="|".join(config["figures"]),
 
 
 ALL_TABLES = (TABLES + ["sharpness", "landscape"] + (["rho_sweep"] if RHO_PLATFORMS else [])
               + ([f"ablation_{t}" for t in ABLATION_TABLES] if ABLATIONS else []))
+
+
+# fig6 (rules/multitask.smk): the tasks, where their models live, and the figure's metadata.
+MT = config.get("multitask") or {}
+MT_DIR = f"{R}/multitask"
+TASKS = ["classification", "reconstruction", "generation"]
+TRAINED_TASKS = ["reconstruction", "generation"]
+FEATURE_CLASSIFIER = f"{MT_DIR}/models/feature_classifier.pt"
+if MT:
+    if "mrr" not in config["platforms"]:
+        raise ValueError("config multitask needs platforms.mrr (its networks are MRR weight "
+                         "banks); add the block or drop multitask and fig6_multitask.")
+    _missing = [m for m in MT["methods"] if m not in config["methods"]]
+    if _missing:
+        raise ValueError(f"config multitask.methods names {_missing}, not in methods: the "
+                         "classification task evaluates the method matrix's MRR models; add them "
+                         "to methods or drop them from multitask.methods.")
+elif "fig6_multitask" in config["figures"]:
+    raise ValueError("config figures lists fig6_multitask but there is no multitask block; add "
+                     "one (see config/config.yaml) or drop the figure.")
+
+
+def task_model(task, method, seed):
+    """A model of fig6's `task`: the method matrix's MRR classifier, or a task network."""
+    if task == "classification":
+        return f"{R}/models/mrr/{method}/seed{seed}.pt"
+    return f"{MT_DIR}/models/{task}/{method}/seed{seed}.pt"
+
+
+if MT:
+    ALL_TABLES.append("multitask")
+    FIGURE_TABLES["fig6_multitask"] = ["multitask"]
+    # the figure's example images: seed 0 of every method's task networks, and the test images
+    FIGURE_FILES["fig6_multitask"] = [DATA] + [
+        task_model(t, m, int(config["seeds"][0])) for t in TRAINED_TASKS for m in MT["methods"]]
+    FIGURE_PARAMS["fig6_multitask"] = {"platforms": ["mrr"], "methods": MT["methods"],
+                                       "examples_K": MT["examples_K"], "data": DATA}

@@ -4,6 +4,7 @@ computation, on all three platforms; the device interface and its query counting
 from __future__ import annotations
 
 import copy
+import inspect
 from dataclasses import fields
 
 import pytest
@@ -225,12 +226,17 @@ def test_simulated_system_is_a_physical_system_and_reveals_no_errors():
     model, x, _ = setup("mrr")
     block = zero_error_block("mrr")
     system = SimulatedSystem(model, get_platform("mrr").sample_device(model, 7, block))
-    assert isinstance(system, PhysicalSystem)
+    # the protocol's methods with the protocol's signatures (isinstance on a runtime-checkable
+    # Protocol only checks that the names exist)
+    for name in ("measure_layer", "measure_network"):
+        assert (inspect.signature(getattr(SimulatedSystem, name)).parameters.keys()
+                == inspect.signature(getattr(PhysicalSystem, name)).parameters.keys()), name
+    assert isinstance(system.queries, int) and system.queries == 0
     h = model.features(x).detach()
     measured = system.measure_layer("bank1", model.bank1.theta, h)
     assert torch.allclose(measured, model.bank1(h), atol=1e-6)  # zero-error chip == twin
     assert system.queries == 16
-    system.measure_network(x)
+    assert torch.allclose(system.measure_network(x), model(x), atol=1e-6)  # the whole network
     assert system.queries == 16 + 16 * 2
     with pytest.raises(KeyError, match="bank1"):
         system.measure_layer("bank9", model.bank1.theta, h)

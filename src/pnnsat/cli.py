@@ -136,6 +136,60 @@ def _cmd_rho_sweep(args: argparse.Namespace) -> None:
     print(f"wrote {args.out} ({len(rows)} rows)")
 
 
+def _cmd_train_task(args: argparse.Namespace) -> None:
+    """fig6: reconstruction or generation networks of one method, one per ``--seeds``."""
+    from .multitask.training import TaskSpec, train_tasks
+
+    values = _json_option(args.spec, "--spec")
+    if len(args.seeds) != len(args.out):
+        raise ConfigError(f"{len(args.seeds)} seed(s) but {len(args.out)} --out path(s); give "
+                          "one --out per seed.")
+    try:
+        specs = [TaskSpec(**{**values, "seed": seed}) for seed in args.seeds]
+    except TypeError as err:
+        raise ConfigError(f"--spec has unknown or missing fields: {err}") from err
+    for out, meta in zip(args.out, train_tasks(specs, args.data, args.out, threads=args.threads),
+                         strict=True):
+        print(f"wrote {out} ({meta['wall_time_s']:.1f} s, validation loss {meta['val_loss']:.4f})")
+
+
+def _cmd_feature_classifier(args: argparse.Namespace) -> None:
+    """fig6: the digital classifier whose features define the Fréchet distance."""
+    from .multitask.training import train_feature_classifier
+
+    meta = train_feature_classifier(args.data, args.out, args.epochs, args.seed,
+                                    args.train_subset, args.threads)
+    print(f"wrote {args.out} (test accuracy {100 * meta['test_accuracy']:.1f} %)")
+
+
+def _cmd_evaluate_task(args: argparse.Namespace) -> None:
+    """fig6: one task's metric vs ΔT for every ``--models`` model, on the twin and device A."""
+    from .evaluation import write_table
+    from .multitask import evaluation as tasks
+    from .multitask.training import load_feature_classifier, load_task_model
+
+    grid = _json_option(args.delta_T_K, "--delta-T-K")
+    if not isinstance(grid, list) or not grid or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in grid):
+        raise ConfigError(f"--delta-T-K {args.delta_T_K}: give a JSON list of temperature "
+                          "changes in K, e.g. [-0.25, 0, 0.25].")
+    if args.task == "generation" and args.classifier is None:
+        raise ConfigError("--task generation needs --classifier (the feature classifier).")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    splits = load_splits(args.data, train_subset=0, test_subset=args.test_subset)
+    if args.task == "classification":
+        rows = tasks.classification_rows([load_model(p) for p in args.models], splits, grid)
+    elif args.task == "reconstruction":
+        rows = tasks.reconstruction_rows([load_task_model(p) for p in args.models], splits, grid)
+    else:
+        classifier, _ = load_feature_classifier(args.classifier)
+        rows = tasks.generation_rows([load_task_model(p) for p in args.models], classifier,
+                                     splits, grid, args.samples)
+    write_table(rows, args.out)
+    print(f"wrote {args.out} ({len(rows)} rows)")
+
+
 def _cmd_gather(args: argparse.Namespace) -> None:
     from .evaluation import concat_tables
 
@@ -208,6 +262,39 @@ def parser() -> argparse.ArgumentParser:
                    help="first n test images only (quick runs); default: the full test split")
     r.add_argument("--threads", type=positive_int, default=None)
     r.set_defaults(func=_cmd_rho_sweep)
+
+    tt = sub.add_parser("train-task", help="fig6: reconstruction/generation networks")
+    tt.add_argument("--spec", required=True, help="TaskSpec as JSON (without its seed)")
+    tt.add_argument("--seeds", type=int, nargs="+", required=True)
+    tt.add_argument("--data", required=True)
+    tt.add_argument("--out", required=True, nargs="+", help="one model file per seed")
+    tt.add_argument("--threads", type=positive_int, default=None)
+    tt.set_defaults(func=_cmd_train_task)
+
+    fc = sub.add_parser("feature-classifier",
+                        help="fig6: the classifier defining the Fréchet distance's features")
+    fc.add_argument("--data", required=True)
+    fc.add_argument("--out", required=True)
+    fc.add_argument("--epochs", type=positive_int, required=True)
+    fc.add_argument("--seed", type=int, default=0)
+    fc.add_argument("--train-subset", type=positive_int, default=None)
+    fc.add_argument("--threads", type=positive_int, default=None)
+    fc.set_defaults(func=_cmd_feature_classifier)
+
+    et = sub.add_parser("evaluate-task", help="fig6: one task's metric vs thermal drift")
+    et.add_argument("--task", required=True,
+                    choices=["classification", "reconstruction", "generation"])
+    et.add_argument("--models", required=True, nargs="+")
+    et.add_argument("--data", required=True)
+    et.add_argument("--delta-T-K", required=True, help="JSON list of ΔT in K")
+    et.add_argument("--out", required=True)
+    et.add_argument("--classifier", default=None, help="feature classifier (generation)")
+    et.add_argument("--samples", type=positive_int, default=5000,
+                    help="generated images per Fréchet distance (generation)")
+    et.add_argument("--test-subset", type=positive_int, default=None,
+                    help="first n test images only (quick runs); default: the full test split")
+    et.add_argument("--threads", type=positive_int, default=None)
+    et.set_defaults(func=_cmd_evaluate_task)
 
     g = sub.add_parser("gather", help="concatenate tidy tables")
     g.add_argument("--out", required=True)
