@@ -162,37 +162,6 @@ def readme_captions():
 FIGURE_CAPTIONS = readme_captions()
 # the executed notebooks are report items too (mimetype, so the report offers them as notebooks)
 mimetypes.add_type("application/x-ipynb+json", ".ipynb")
-# Which tidy tables each figure notebook reads (a table, not a branch per figure).
-FIGURE_TABLES = {
-    "fig2_offline_vs_online": ["thermal_drift", "training", "fresh_chips"],
-    "fig3_cross_device": ["cross_device"],
-    "fig4_thermal_drift": ["thermal_drift", "fresh_chips"],
-    "fig5_alignment": ["alignment", "thermal_drift", "fresh_chips"],
-    "figS2_mrr_training": [],
-    "fig1_sharpness": ["sharpness", "landscape", "thermal_drift"],
-    "figS1_rho": ["rho_sweep"],
-    "figS3_yield": ["cross_device"],
-    "figS4_convergence": ["curves"],
-    "figS5_ablations": ["thermal_drift", "training", "fresh_chips", "ablation_thermal_drift",
-                        "ablation_training", "ablation_fresh_chips"],
-}
-# Figures that read trained models (platform, methods), and per-figure parameter overrides.
-FIGURE_MODELS = {"figS2_mrr_training": ("mrr", ["bp", "sat"])}
-# Files beside its tables and the matrix models that a figure reads (fig6: the end of this file).
-FIGURE_FILES = {}
-FIGURE_PARAMS = {
-    "figS2_mrr_training": {"platforms": ["mrr"], "methods": ["bp", "sat"]},
-    # D2NN drift is flat over 0-2 K by construction (the notebook says why); its rows stay in the
-    # table
-    "fig4_thermal_drift": {"platforms": [p for p in config["platforms"] if p != "d2nn"]},
-    # the D2NN mask width, for the rotation panel's edge-displacement axis
-    "fig5_alignment": {"mask_px": int(config["platforms"].get("d2nn", {}).get("physics", {})
-                                      .get("grid", 64))},
-    # device A's sigma on each platform's cross-device axis (the yield figure marks it)
-    "figS3_yield": {"device_sigma": {
-        p: float(b["device"].get(sorted(b["cross_device"]["grid"])[0], 0.0))
-        for p, b in config["platforms"].items()}},
-}
 # Per-model evaluation tables (pnnsat.tables: training cost, curves, thermal drift, alignment,
 # cross-device, fresh chips), all written by one evaluate job per model (one process: the
 # test features are computed once); every platform block defines the sweeps.
@@ -258,7 +227,6 @@ def ablation_spec(w):
 # platform's configured rho is not retrained: its point is the main sat models.
 RHO_PLATFORMS = config["rho_sweep"]["platforms"]
 RHOS = [f"{r:g}" for r in config["rho_sweep"]["rho"]]
-FIGURE_PARAMS["figS1_rho"] = {"platforms": RHO_PLATFORMS}
 for _p in RHO_PLATFORMS:
     if _p not in config["platforms"]:
         raise ValueError(f"config rho_sweep.platforms names {_p}, which is not in platforms "
@@ -290,9 +258,7 @@ def rho_sweep_models(w):
 
 
 def figure_models(w):
-    platform, methods = FIGURE_MODELS.get(w.fig, (None, []))
-    return ([f"{R}/models/{platform}/{m}/seed{s}.pt" for m in methods for s in config["seeds"]]
-            + FIGURE_FILES.get(w.fig, []))
+    return FIGURES[w.fig].get("files", [])
 
 
 def figure_params(w):
@@ -302,7 +268,7 @@ def figure_params(w):
             "figures_dir": FIG,
             "platforms": list(config["platforms"]),
             "methods": list(config["methods"]),
-            **FIGURE_PARAMS.get(w.fig, {}),
+            **FIGURES[w.fig].get("params", {}),
         },
         default_flow_style=True,
         width=10_000,
@@ -314,7 +280,7 @@ wildcard_constraints:
     method="[a-z_]+",
     table="|".join(TABLES),
     rho=r"[0-9.e+-]+",
-    fig="|".join(config["figures"]),
+    fig="|".join(config["figures"]),  # FIGURES: the end of this file
 
 
 ALL_TABLES = (TABLES + ["sharpness", "landscape"] + (["rho_sweep"] if RHO_PLATFORMS else [])
@@ -350,9 +316,56 @@ def task_model(task, method, seed):
 
 if MT:
     ALL_TABLES.append("multitask")
-    FIGURE_TABLES["fig6_multitask"] = ["multitask"]
-    # the figure's example images: seed 0 of every method's task networks, and the test images
-    FIGURE_FILES["fig6_multitask"] = [DATA] + [
-        task_model(t, m, int(config["seeds"][0])) for t in TRAINED_TASKS for m in MT["methods"]]
-    FIGURE_PARAMS["fig6_multitask"] = {"platforms": ["mrr"], "methods": MT["methods"],
-                                       "examples_K": MT["examples_K"], "data": DATA}
+
+
+def matrix_models(platform, methods):
+    """Every seed's model of `methods` on `platform` (the method matrix's files)."""
+    return [f"{R}/models/{platform}/{m}/seed{s}.pt" for m in methods for s in config["seeds"]]
+
+
+# Every figure's metadata in one table (not a branch per figure): the tables its notebook reads,
+# the files it reads beside them (models for panels drawn from models, the data cache), and its
+# parameters beyond the common ones (`figure_params`: results_dir, figures_dir, platforms,
+# methods). config.figures picks the figures to build; its schema enum equals notebooks/ (a test).
+FIGURES = {
+    "fig1_sharpness": {"tables": ["sharpness", "landscape", "thermal_drift"]},
+    "fig2_offline_vs_online": {"tables": ["thermal_drift", "training", "fresh_chips"]},
+    "fig3_cross_device": {"tables": ["cross_device"]},
+    "fig4_thermal_drift": {
+        "tables": ["thermal_drift", "fresh_chips"],
+        # D2NN drift is flat over 0-2 K by construction (the notebook says why); its rows stay
+        # in the table
+        "params": {"platforms": [p for p in config["platforms"] if p != "d2nn"]},
+    },
+    "fig5_alignment": {
+        "tables": ["alignment", "thermal_drift", "fresh_chips"],
+        # the D2NN mask width, for the rotation panel's edge-displacement axis
+        "params": {"mask_px": int(config["platforms"].get("d2nn", {}).get("physics", {})
+                                  .get("grid", 64))},
+    },
+    "figS1_rho": {"tables": ["rho_sweep"], "params": {"platforms": RHO_PLATFORMS}},
+    "figS2_mrr_training": {
+        "tables": [],
+        "files": matrix_models("mrr", ["bp", "sat"]),
+        "params": {"platforms": ["mrr"], "methods": ["bp", "sat"]},
+    },
+    "figS3_yield": {
+        "tables": ["cross_device"],
+        # device A's sigma on each platform's cross-device axis (the yield figure marks it)
+        "params": {"device_sigma": {
+            p: float(b["device"].get(sorted(b["cross_device"]["grid"])[0], 0.0))
+            for p, b in config["platforms"].items()}},
+    },
+    "figS4_convergence": {"tables": ["curves"]},
+    "figS5_ablations": {"tables": ["thermal_drift", "training", "fresh_chips",
+                                   "ablation_thermal_drift", "ablation_training",
+                                   "ablation_fresh_chips"]},
+    # the example images: seed 0 of every method's task networks, and the test images
+    "fig6_multitask": {
+        "tables": ["multitask"],
+        "files": [DATA] + [task_model(t, m, int(config["seeds"][0]))
+                           for t in TRAINED_TASKS for m in MT["methods"]],
+        "params": {"platforms": ["mrr"], "methods": MT["methods"],
+                   "examples_K": MT["examples_K"], "data": DATA},
+    } if MT else {},
+}

@@ -17,7 +17,7 @@ rule publish_table:
 rule figure:
     input:
         notebook="notebooks/{fig}.ipynb",
-        tables=lambda w: [f"{R}/tables/{t}.csv" for t in FIGURE_TABLES[w.fig]],
+        tables=lambda w: [f"{R}/tables/{t}.csv" for t in FIGURES[w.fig]["tables"]],
         models=figure_models,
         code=FIGURE_CODE,
     output:

@@ -44,7 +44,7 @@ def test_missing_data_cache_names_the_fix(tmp_path):
 def test_rho_sweep_with_bad_fresh_chips_json_names_the_option(synthetic_cache, tmp_path):
     out = tmp_path / "rho.csv"
     result = run("rho-sweep", "--models", str(tmp_path / "m.pt"), "--data", str(synthetic_cache),
-                 "--out", str(out), "--fresh", "{devices: 3")
+                 "--out", str(out), "--fresh", "{devices: 3", "--images", "8", "--iterations", "1")
     assert result.returncode == 2
     assert "--fresh is not valid JSON" in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()

@@ -60,3 +60,35 @@ def test_snakemake_validation_uses_the_same_schema(config):
 def test_schema_lists_exactly_the_registered_methods_and_platforms():
     assert set(SCHEMA["properties"]["methods"]["items"]["enum"]) == set(METHODS)
     assert set(SCHEMA["properties"]["platforms"]["properties"]) == set(PLATFORMS)
+    platform_enums = [SCHEMA["properties"]["rho_sweep"]["properties"]["platforms"]["items"]["enum"],
+                      SCHEMA["properties"]["ablations"]["additionalProperties"]["properties"]
+                      ["platform"]["enum"]]
+    assert all(set(enum) == set(PLATFORMS) for enum in platform_enums)
+    ablation_methods = (SCHEMA["properties"]["ablations"]["additionalProperties"]["properties"]
+                        ["methods"]["items"]["enum"])
+    assert set(ablation_methods) == set(METHODS)
+
+
+def test_schema_lists_exactly_the_figures_that_have_notebooks():
+    notebooks = {p.stem for p in (REPO / "notebooks").glob("*.ipynb")}
+    assert set(SCHEMA["properties"]["figures"]["items"]["enum"]) == notebooks
+
+
+def test_every_registered_platform_and_method_carries_its_display_metadata():
+    """A platform or method added to its registry without labels fails here, not with a KeyError
+    in a notebook: every fabrication and perturbation field a sweep can vary has an axis label."""
+    from dataclasses import fields
+
+    from pnnsat.methods import FAMILIES
+    from pnnsat.platforms import DISPLAY
+
+    assert list(DISPLAY) == list(PLATFORMS)
+    for name, platform in PLATFORMS.items():
+        fabrication = type(platform.fabrication({"device": {}}))
+        names = {f.name for f in fields(fabrication)} | {f.name for f in
+                                                          fields(platform.perturbation)}
+        assert names <= set(DISPLAY[name].field_labels), (name, names - set(DISPLAY[name]
+                                                                        .field_labels))
+    assert len({row.marker for row in DISPLAY.values()}) == len(DISPLAY)
+    assert all(row.family in FAMILIES for row in METHODS.values())
+    assert len({row.colour for row in METHODS.values()}) == len(METHODS)

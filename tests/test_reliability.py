@@ -98,7 +98,9 @@ def test_chance_level_model_is_flagged_and_left_out_of_figures(synthetic_cache, 
     plotting.EXCLUDED.clear()
     try:
         drift = read_table(tmp_path / "run", "thermal_drift")
-        assert list(drift.seed) == [4] and list(drift.columns)[-1] == "accuracy"
+        # the table's own columns (the learned flag used and dropped), plus the model's family
+        assert list(drift.seed) == [4] and list(drift.columns)[-2:] == ["accuracy", "family"]
+        assert list(drift.family) == ["in silico"]
         assert "left out of this figure, did not learn: MRR weight bank bp seed 3" in \
             capsys.readouterr().out
         fig = plt.figure()

@@ -173,8 +173,9 @@ def _cmd_evaluate_task(args: argparse.Namespace) -> None:
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in grid):
         raise ConfigError(f"--delta-T-K {args.delta_T_K}: give a JSON list of temperature "
                           "changes in K, e.g. [-0.25, 0, 0.25].")
-    if args.task == "generation" and args.classifier is None:
-        raise ConfigError("--task generation needs --classifier (the feature classifier).")
+    if args.task == "generation" and (args.classifier is None or args.samples is None):
+        raise ConfigError("--task generation needs --classifier (the feature classifier) and "
+                          "--samples (generated images per Fréchet distance).")
     if args.threads:
         torch.set_num_threads(args.threads)
     splits = load_splits(args.data, train_subset=0, test_subset=args.test_subset)
@@ -202,10 +203,12 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("data", help="locate, verify and cache a data set")
-    d.add_argument("--dataset", default="fashion-mnist")
+    d.add_argument("--dataset", required=True, help="fashion-mnist | mnist (config: dataset)")
     d.add_argument("--out", required=True)
-    d.add_argument("--validation-size", type=positive_int, default=5000)
-    d.add_argument("--split-seed", type=int, default=1234)
+    d.add_argument("--validation-size", type=positive_int, required=True,
+                   help="images held out of the training split (config: data.validation_size)")
+    d.add_argument("--split-seed", type=int, required=True,
+                   help="seed of the train/validation permutation (config: data.split_seed)")
     d.add_argument("--data-dir", default="data")
     d.set_defaults(func=_cmd_data)
 
@@ -241,11 +244,14 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("--out", required=True)
     h.add_argument("--landscape-out", required=True)
     h.add_argument("--landscape-methods", nargs="*", default=["bp", "sat"])
-    h.add_argument("--images", type=positive_int, default=256, help="training images used")
-    h.add_argument("--iterations", type=positive_int, default=10, help="power-iteration steps")
-    h.add_argument("--samples", type=positive_int, default=10, help="Hutchinson samples")
-    h.add_argument("--span", type=float, default=1.0, help="landscape half-width (filter units)")
-    h.add_argument("--steps", type=positive_int, default=11, help="landscape points per axis")
+    # the values of the config's `sharpness` block, always passed by the rule
+    h.add_argument("--images", type=positive_int, required=True, help="training images used")
+    h.add_argument("--iterations", type=positive_int, required=True,
+                   help="power-iteration steps")
+    h.add_argument("--samples", type=positive_int, required=True, help="Hutchinson samples")
+    h.add_argument("--span", type=float, required=True,
+                   help="landscape half-width (filter units)")
+    h.add_argument("--steps", type=positive_int, required=True, help="landscape points per axis")
     h.add_argument("--threads", type=positive_int, default=None)
     h.set_defaults(func=_cmd_sharpness)
 
@@ -255,9 +261,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True)
     r.add_argument("--fresh", required=True,
                    help='JSON: fresh chips, e.g. {"devices": 3, "first_seed": 10000}')
-    r.add_argument("--images", type=positive_int, default=256,
-                   help="training images for lambda_max")
-    r.add_argument("--iterations", type=positive_int, default=10, help="power-iteration steps")
+    r.add_argument("--images", type=positive_int, required=True,
+                   help="training images for lambda_max (config: sharpness.images)")
+    r.add_argument("--iterations", type=positive_int, required=True,
+                   help="power-iteration steps (config: sharpness.iterations)")
     r.add_argument("--test-subset", type=positive_int, default=None,
                    help="first n test images only (quick runs); default: the full test split")
     r.add_argument("--threads", type=positive_int, default=None)
@@ -289,8 +296,9 @@ def parser() -> argparse.ArgumentParser:
     et.add_argument("--delta-T-K", required=True, help="JSON list of ΔT in K")
     et.add_argument("--out", required=True)
     et.add_argument("--classifier", default=None, help="feature classifier (generation)")
-    et.add_argument("--samples", type=positive_int, default=5000,
-                    help="generated images per Fréchet distance (generation)")
+    et.add_argument("--samples", type=positive_int, default=None,
+                    help="generated images per Fréchet distance (generation; config: "
+                    "multitask.frechet.samples)")
     et.add_argument("--test-subset", type=positive_int, default=None,
                     help="first n test images only (quick runs); default: the full test split")
     et.add_argument("--threads", type=positive_int, default=None)

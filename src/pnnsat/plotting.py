@@ -12,30 +12,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .methods import METHODS
 from .paths import atomic_path, resolve
+from .platforms import DISPLAY
 
-#: method id -> (label, colour, marker); Okabe–Ito palette (colour-blind safe), fixed across all
-#: figures. The family (in silico / in situ, from the method registry) sets the line style.
-METHODS_STYLE: dict[str, tuple[str, str, str]] = {
-    "bp": ("BP", "#000000", "o"),
-    "nat": ("NAT", "#E69F00", "s"),
-    "hat": ("HAT", "#56B4E9", "^"),
-    "sat": ("SAT", "#D55E00", "D"),
-    "pat": ("PAT", "#009E73", "v"),
-    "dat": ("DAT", "#0072B2", "P"),
-    "sat_pat": ("SAT+PAT", "#CC79A7", "X"),
-}
 FAMILY_LINESTYLE = {"in silico": "-", "in situ": "--"}
 #: curve plots draw the 95 % band of these methods only (the paper's comparison); seven
 #: overlapping bands are unreadable
 BAND_METHODS = ("bp", "sat")
 #: legend title of curve plots that use method_style
 STYLE_NOTE = "solid: in silico, dashed: in situ; bands: 95 % interval (BP, SAT)"
-PLATFORM_LABELS = {"mrr": "MRR weight bank", "mzi": "MZI mesh", "d2nn": "Diffractive (D2NN)"}
-#: cross-device table column (``sigma_<fabrication field>``) -> axis label
-SIGMA_LABELS = {"sigma_phase_sigma_rad": "Phase-error σ (rad)",
-                "sigma_splitter_sigma": "Splitter-error σ",
-                "sigma_resonance_sigma_nm": "Resonance-offset σ (nm)"}
+#: platform id -> panel title (from the platform registry, pnnsat.platforms.DISPLAY)
+PLATFORM_LABELS = {name: row.label for name, row in DISPLAY.items()}
+#: cross-device table column (``sigma_<fabrication field>``) -> axis label (from the registry)
+SIGMA_LABELS = {f"sigma_{field}": label for row in DISPLAY.values()
+                for field, label in row.field_labels.items()}
 
 # t_{0.975, df} for df = 1..30; beyond 30 a Cornish–Fisher expansion is accurate to 1e-3.
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
@@ -85,22 +76,36 @@ def use_style() -> None:
 
 
 def method_label(method: str) -> str:
-    return METHODS_STYLE.get(method, (method, "#777777", "o"))[0]
+    """The method's label in figures (the method registry's)."""
+    return METHODS[method].label
 
 
 def method_color(method: str) -> str:
-    return METHODS_STYLE.get(method, (method, "#777777", "o"))[1]
+    """The method's colour in every figure (the method registry's)."""
+    return METHODS[method].colour
 
 
 def method_style(method: str) -> dict[str, str]:
     """Keyword arguments for ``ax.plot``: colour and marker of the method, line style of its
-    family (solid in silico, dashed in situ), label."""
-    from .methods import METHODS
+    family (solid in silico, dashed in situ), label — all from the method registry."""
+    row = METHODS[method]
+    return {"color": row.colour, "marker": row.marker, "linestyle": FAMILY_LINESTYLE[row.family],
+            "label": row.label}
 
-    label, colour, marker = METHODS_STYLE.get(method, (method, "#777777", "o"))
-    family = METHODS[method][0] if method in METHODS else "in silico"
-    return {"color": colour, "marker": marker, "linestyle": FAMILY_LINESTYLE[family],
-            "label": label}
+
+def platform_marker(platform: str) -> str:
+    """The platform's scatter marker where platforms share a panel (the platform registry's)."""
+    return DISPLAY[platform].marker
+
+
+def field_label(platform: str, field: str) -> str:
+    """Axis label, with units, of a fabrication or perturbation field of ``platform``."""
+    return DISPLAY[platform].field_labels.get(field, field)
+
+
+def rho_unit(platform: str) -> str:
+    """Unit of SAT's ascent radius ρ on ``platform``."""
+    return DISPLAY[platform].rho_unit
 
 
 def panel_letters(axes: Sequence[plt.Axes]) -> None:

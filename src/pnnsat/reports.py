@@ -56,6 +56,8 @@ def read_table(results_dir: str | Path, name: str, platforms: list[str] | None =
     (``learned`` in ``training.csv``, or in the table itself for models outside the method
     matrix, such as the ρ sweep's). Each one left out is printed and recorded for the figure's
     footnote (:func:`pnnsat.plotting.note_excluded`): a broken model never reads as a result.
+    Rows of the method matrix's and the ablations' models also gain their model's training
+    ``family`` (in silico / in situ) from the training table.
     """
     tables = resolve(results_dir) / "tables"
     path = tables / f"{name}.csv"
@@ -74,9 +76,12 @@ def read_table(results_dir: str | Path, name: str, platforms: list[str] | None =
     if "learned" not in frame and flags.is_file():
         training = pd.read_csv(flags)
         if "learned" in training and set(keys) <= set(frame.columns):
-            extra = [c for c in ("learned", "val_accuracy_target") if c not in frame]
+            extra = [c for c in ("learned", "val_accuracy_target", "family")
+                     if c not in frame and c in training]
             frame = frame.merge(training[keys + extra], on=keys, how="left")
             frame["learned"] = frame["learned"].fillna(True)
+            if "family" in extra:  # kept: the model's training family, for hardware_accuracy
+                columns.append("family")
     if "learned" not in frame:  # tables from before the flag existed: every model counts
         return frame
     bad = frame[~frame["learned"].astype(bool)]
@@ -93,19 +98,29 @@ def read_table(results_dir: str | Path, name: str, platforms: list[str] | None =
     return frame.loc[frame["learned"].astype(bool), columns].reset_index(drop=True)
 
 
+def _family(rows: pd.DataFrame) -> str:
+    """The training family (in silico / in situ) of one method's rows, as ``training.csv``
+    records it for every model (one value per method)."""
+    if "family" not in rows or rows.family.nunique() != 1:
+        raise ValueError("rows need one training family (column `family`, from training.csv): "
+                         "read the table with reports.read_table, next to its training.csv.")
+    return str(rows.family.iloc[0])
+
+
 def hardware_accuracy(device_a: pd.DataFrame, fresh: pd.DataFrame | None = None) -> pd.DataFrame:
     """Accuracy on hardware per platform and method (%, mean, 95 % half-width, ``n`` values).
 
-    ``device_a``: rows of device A (one per seed); ``fresh``: rows of the fresh chips of the same
-    design (one per seed and chip) at the same conditions. An in situ method is scored on device
-    A, the chip it trained on, over seeds. An offline method never sees a chip, so its score is
-    over every (seed, chip) pair of device A and the fresh chips: a model that only works on one
-    lucky chip does not read as robust."""
+    ``device_a``: rows of device A (one per seed) with the model's ``family`` (as
+    :func:`read_table` returns them, from ``training.csv``); ``fresh``: rows of the fresh chips
+    of the same design (one per seed and chip) at the same conditions. An in situ method is
+    scored on device A, the chip it trained on, over seeds. An offline method never sees a chip,
+    so its score is over every (seed, chip) pair of device A and the fresh chips: a model that
+    only works on one lucky chip does not read as robust."""
     fresh = fresh if fresh is not None else device_a.iloc[0:0]
     rows = []
     for (platform, method), group in device_a.groupby(["platform", "method"], sort=False):
         values = group.accuracy.to_numpy() * 100
-        family = METHODS[method][0]
+        family = _family(group)
         if family == "in silico":
             more = fresh[(fresh.platform == platform) & (fresh.method == method)]
             values = np.concatenate([values, more.accuracy.to_numpy() * 100])
@@ -137,7 +152,7 @@ def method_matrix(thermal_drift: pd.DataFrame, training: pd.DataFrame,
         a_mean, a_half = mean_ci95(on_a)
         t_mean, t_half = mean_ci95(twin)
         hw = hardware.loc[(platform, method)]
-        rows.append({"platform": platform, "method": method, "family": METHODS[method][0],
+        rows.append({"platform": platform, "method": method, "family": _family(cost),
                      "device_pct": hw.pct, "device_ci95": hw.ci95, "n": int(hw.n),
                      "device_a_pct": a_mean, "device_a_ci95": a_half,
                      "twin_pct": t_mean, "twin_ci95": t_half, "seeds": len(on_a),

@@ -1,13 +1,66 @@
-"""Platform registry: one row per PNN type. Later platforms (MZI, D2NN) add a row here."""
+"""Platform registry: one row per PNN type — the platform (its model, fabrication and
+perturbation classes, in its own module) and how figures show it. A fourth platform is its
+module plus one row here (and its config block); figures read its labels from here."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from .base import PNN, Device, PhysicalLayer, Platform, sample_device
 from .d2nn import PLATFORM as D2NN
 from .mrr import PLATFORM as MRR
 from .mzi import PLATFORM as MZI
 
+
+@dataclass(frozen=True)
+class PlatformDisplay:
+    """How figures show a platform. label: panel title; marker: its scatter marker where
+    platforms share a panel; rho_unit: the unit of SAT's ascent radius ρ on it (its controls'
+    unit, or ``relative`` under ASAM's |Θ| scaling); field_labels: axis label, with units, of
+    every field of its fabrication and perturbation dataclasses that a sweep can vary."""
+
+    label: str
+    marker: str
+    rho_unit: str
+    field_labels: dict[str, str] = field(default_factory=dict)
+
+
 PLATFORMS: dict[str, Platform] = {p.name: p for p in (MRR, MZI, D2NN)}
+
+#: platform id -> its display row (same keys and order as PLATFORMS; a test checks that every
+#: fabrication and perturbation field has a label)
+DISPLAY: dict[str, PlatformDisplay] = {
+    "mrr": PlatformDisplay("MRR weight bank", "o", "relative", {
+        "resonance_sigma_nm": "Resonance-offset σ (nm)",
+        "crosstalk_kappa": "Thermal crosstalk κ",
+        "delta_T_K": "Temperature change ΔT (K)",
+        "carrier_offset_nm": "Carrier offset (nm)",
+        "carrier_sigma_nm": "Carrier misalignment σ_λ (nm)",
+        "carrier_seed": "Carrier-grid seed",
+    }),
+    "mzi": PlatformDisplay("MZI mesh", "s", "rad", {
+        "splitter_sigma": "Splitter-error σ",
+        "phase_sigma_rad": "Phase-error σ (rad)",
+        "beta_spread": "Thermo-optic spread (relative)",
+        "crosstalk_kappa": "Thermal crosstalk κ",
+        "delta_T_K": "Temperature change ΔT (K)",
+        "input_offset_um": "Input fibre-array offset (µm)",
+        "input_angle_deg": "Input fibre-array rotation (°)",
+        "output_offset_um": "Output fibre-array offset (µm)",
+        "output_angle_deg": "Output fibre-array rotation (°)",
+    }),
+    "d2nn": PlatformDisplay("Diffractive (D2NN)", "^", "rad", {
+        "phase_sigma_rad": "Phase-error σ (rad)",
+        "axial_sigma_um": "Axial-position σ (µm)",
+        "crosstalk": "Pixel crosstalk",
+        "rotation_deg": "Mask rotation (°)",
+        "shift_x_px": "Mask shift x (pixels)",
+        "shift_y_px": "Mask shift y (pixels)",
+        "scale": "Mask magnification",
+        "axial_error_um": "Axial error (µm)",
+        "delta_T_K": "Temperature change ΔT (K)",
+    }),
+}
 
 
 def get_platform(name: str) -> Platform:
@@ -16,5 +69,5 @@ def get_platform(name: str) -> Platform:
     return PLATFORMS[name]
 
 
-__all__ = ["PLATFORMS", "PNN", "Device", "PhysicalLayer", "Platform", "get_platform",
-           "sample_device"]
+__all__ = ["DISPLAY", "PLATFORMS", "PNN", "Device", "PhysicalLayer", "Platform",
+           "PlatformDisplay", "get_platform", "sample_device"]
