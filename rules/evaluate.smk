@@ -23,7 +23,7 @@ rule evaluate_ablation:
     shell:
         "{PY} -m pnnsat evaluate --model {input.model} --data {input.data}"
         " --sweeps {params.sweeps:q} --out {output} --threads {threads} {params.test_subset}"
-        " --label ablation={wildcards.ablation} --torch-device {config[device]} > {log} 2>&1"
+        " --label ablation={wildcards.ablation} --torch-device {config[torch_device]} > {log} 2>&1"
 
 
 rule gather_ablation:
@@ -93,7 +93,7 @@ rule evaluate:
     shell:
         "{PY} -m pnnsat evaluate --model {input.model} --data {input.data}"
         " --sweeps {params.sweeps:q} --out {output} --threads {threads} {params.test_subset}"
-        " --torch-device {config[device]} > {log} 2>&1"
+        " --torch-device {config[torch_device]} > {log} 2>&1"
 
 
 rule gather:

@@ -27,7 +27,7 @@ TEST_SUBSET_ARG = (
 # Both training rules: every seed in one process (pnnsat.training.train_seeds).
 TRAIN_SHELL = (
     "{PY} -m pnnsat train --spec {params.spec:q} --seeds {SEED_ARGS} --data {input.data}"
-    " --out {output} --threads {threads} --torch-device {config[device]} > {log} 2>&1"
+    " --out {output} --threads {threads} --torch-device {config[torch_device]} > {log} 2>&1"
 )
 
 

@@ -102,7 +102,8 @@ def resolve_torch_device(name: str = "cpu") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("config device: cuda, but no CUDA device is available; use auto or cpu.")
+        raise RuntimeError("config torch_device: cuda, but no CUDA device is available; use "
+                           "auto or cpu.")
     return torch.device(name)
 
 

@@ -47,6 +47,12 @@ class TrainingContext:
 class Method:
     """Base class: ``step`` runs forward/backward and ``optimizer.step()`` on one batch.
 
+    The step is written once, here: zero the gradients → forward (inside
+    :meth:`forward_context`, through :meth:`forward`) → the loss → :meth:`objective` →
+    backward → ``optimizer.step()`` → :meth:`after_step` → the result. A method overrides the
+    hooks for what differs (which forward, which objective); a method whose step has another
+    shape (SAT's two gradients) overrides ``step``.
+
     ``in_situ`` methods need ``context.system``; the loop calls :meth:`bind` once before training.
     A method with internal state (a random generator, auxiliary networks) returns it from
     :meth:`state_dict` so that an interrupted run resumes exactly.
@@ -67,9 +73,32 @@ class Method:
         if self.in_situ and context.system is None:
             raise ValueError(f"method {self.name!r} trains in situ and needs a physical system.")
 
+    def forward_context(self) -> contextlib.AbstractContextManager:
+        """Where the forwards run: the twin by default (in situ methods measure the device)."""
+        return contextlib.nullcontext()
+
+    def forward(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """The outputs the loss is computed on (default: the twin's, ``model(x)``)."""
+        return model(x)
+
+    def objective(self, loss: torch.Tensor) -> torch.Tensor:
+        """What is differentiated (default: the loss; e.g. HAT adds its penalty)."""
+        return loss
+
+    def after_step(self) -> None:
+        """Called after ``optimizer.step()`` (default: nothing)."""
+
     def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
              optimizer: torch.optim.Optimizer, loss_fn: LossFn) -> StepResult:
-        raise NotImplementedError
+        """One optimisation step on one batch (see the class docstring)."""
+        optimizer.zero_grad(set_to_none=True)
+        with self.forward_context():
+            outputs = self.forward(model, x)
+        loss = loss_fn(outputs, y)
+        self.objective(loss).backward()
+        optimizer.step()
+        self.after_step()
+        return StepResult(loss=float(loss.detach()), outputs=outputs.detach())
 
     def epoch_metrics(self) -> dict[str, float]:
         """Method-specific numbers for the epoch's history entry (then reset); default none."""

@@ -22,13 +22,14 @@ The SEPNs are training aids: the deployed model is the twin's Θ and digital wei
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
-from .base import LossFn, Method, StepResult, TrainingContext
+from .base import Method, TrainingContext
 from .pat import in_situ_forward, straight_through
 
 
@@ -78,7 +79,7 @@ class DualAdaptive(Method):
 
     def bind(self, model: nn.Module, context: TrainingContext) -> None:
         super().bind(model, context)
-        self.system = context.system
+        self.model, self.system = model, context.system
         shapes: dict[str, tuple[int, ...]] = {}
         layers = model.physical_layers()
         handles = [layer.register_forward_hook(
@@ -130,16 +131,13 @@ class DualAdaptive(Method):
             return straight_through(twin, measured)
         return straight_through(self.sepns[name](twin), measured)
 
-    def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-             optimizer: torch.optim.Optimizer, loss_fn: LossFn) -> StepResult:
-        optimizer.zero_grad(set_to_none=True)
-        with in_situ_forward(model, self.system, self._fusion):
-            outputs = model(x)
-        loss = loss_fn(outputs, y)
-        loss.backward()
-        optimizer.step()
+    def forward_context(self) -> contextlib.AbstractContextManager:
+        """Every forward measures the device; each layer's output fuses twin + SEPN with the
+        measurement (PAT's during the warm-up)."""
+        return in_situ_forward(self.model, self.system, self._fusion)
+
+    def after_step(self) -> None:
         self.steps += 1
-        return StepResult(loss=float(loss.detach()), outputs=outputs.detach())
 
     def epoch_metrics(self) -> dict[str, float]:
         """Mean relative twin+SEPN error per layer over the epoch (before each update)."""

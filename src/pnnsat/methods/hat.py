@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import LossFn, Method, StepResult, TrainingContext
+from .base import Method, TrainingContext
 
 
 class HardwareAware(Method):
@@ -36,25 +36,25 @@ class HardwareAware(Method):
         super().bind(model, context)
         self.generator = torch.Generator().manual_seed(1_000_003 * int(context.seed) + 2)
 
-    def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-             optimizer: torch.optim.Optimizer, loss_fn: LossFn) -> StepResult:
-        inputs: dict[str, torch.Tensor] = {}
-        layers = model.physical_layers()
+    def forward(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """The twin's outputs; each physical layer's inputs are kept for the penalty."""
+        self.layers = model.physical_layers()
+        self.inputs: dict[str, torch.Tensor] = {}
         handles = [layer.register_forward_hook(
-            lambda layer, args, out, name=name: inputs.__setitem__(name, args[0].detach()))
-            for name, layer in layers.items()]
-        optimizer.zero_grad(set_to_none=True)
+            lambda layer, args, out, name=name: self.inputs.__setitem__(name, args[0].detach()))
+            for name, layer in self.layers.items()]
         try:
-            outputs = model(x)
+            return model(x)
         finally:
             for handle in handles:
                 handle.remove()
-        loss = loss_fn(outputs, y)
-        penalty = sum(layers[name].control_sensitivity(inputs[name], self.generator, self.fd_step)
-                      for name in layers)
-        (loss + self.alpha * penalty).backward()
-        optimizer.step()
-        return StepResult(loss=float(loss.detach()), outputs=outputs.detach())
+
+    def objective(self, loss: torch.Tensor) -> torch.Tensor:
+        """The loss plus α × the summed control sensitivity of every physical layer."""
+        penalty = sum(self.layers[name].control_sensitivity(self.inputs[name], self.generator,
+                                                            self.fd_step)
+                      for name in self.layers)
+        return loss + self.alpha * penalty
 
     def state_dict(self) -> dict[str, Any]:
         return {"generator": self.generator.get_state()}

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..platforms.base import sample_device
-from .base import LossFn, Method, StepResult, TrainingContext
+from .base import Method, TrainingContext
 
 
 class NoiseAware(Method):
@@ -37,16 +37,10 @@ class NoiseAware(Method):
         self.platform = context.platform.name
         self.generator = torch.Generator().manual_seed(1_000_003 * int(context.seed) + 1)
 
-    def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-             optimizer: torch.optim.Optimizer, loss_fn: LossFn) -> StepResult:
+    def forward(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """The twin on a fresh random device (a new seed from this method's generator)."""
         seed = int(torch.randint(2**31, 2**62, (1,), generator=self.generator))
-        device = sample_device(model, self.platform, seed, self.fabrication)
-        optimizer.zero_grad(set_to_none=True)
-        outputs = model(x, device=device)
-        loss = loss_fn(outputs, y)
-        loss.backward()
-        optimizer.step()
-        return StepResult(loss=float(loss.detach()), outputs=outputs.detach())
+        return model(x, device=sample_device(model, self.platform, seed, self.fabrication))
 
     def state_dict(self) -> dict[str, Any]:
         return {"generator": self.generator.get_state()}

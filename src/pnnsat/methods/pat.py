@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ..hardware import PhysicalSystem
-from .base import LossFn, Method, StepResult, TrainingContext
+from .base import Method, TrainingContext
 
 #: hook(name, layer, layer inputs, twin output, measured output) -> the layer's output
 Fusion = Callable[[str, nn.Module, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -63,14 +63,8 @@ class PhysicsAware(Method):
 
     def bind(self, model: nn.Module, context: TrainingContext) -> None:
         super().bind(model, context)
-        self.system = context.system
+        self.model, self.system = model, context.system
 
-    def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-             optimizer: torch.optim.Optimizer, loss_fn: LossFn) -> StepResult:
-        optimizer.zero_grad(set_to_none=True)
-        with in_situ_forward(model, self.system):
-            outputs = model(x)
-        loss = loss_fn(outputs, y)
-        loss.backward()
-        optimizer.step()
-        return StepResult(loss=float(loss.detach()), outputs=outputs.detach())
+    def forward_context(self) -> contextlib.AbstractContextManager:
+        """Every forward measures the device layer by layer (the twin supplies the gradient)."""
+        return in_situ_forward(self.model, self.system)

@@ -45,7 +45,6 @@ in most logged steps, and it is not reproduced here.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import fields
 from typing import Any
 
@@ -151,10 +150,6 @@ class SharpnessAware(Method):
         if self.perturbation_mode == "random":  # the poses drawn depend on the seed only
             self.generator = torch.Generator().manual_seed(1_000_003 + int(context.seed))
 
-    def forward_context(self) -> contextlib.AbstractContextManager:
-        """Where the forwards run: the twin for ``sat`` (``sat_pat`` measures the device)."""
-        return contextlib.nullcontext()
-
     def perturbed(self, model: nn.Module) -> list[torch.Tensor]:
         """The parameters the ascent moves: Θ (``scope: controls``) or every trainable one."""
         if self.scope == "all":
@@ -253,31 +248,43 @@ class SharpnessAware(Method):
         optimizer.step()
         return StepResult(loss=float(loss.detach()), outputs=outputs.detach())
 
+    def ascend(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: LossFn
+               ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor], dict[str, float] | None]:
+        """SAM's first step (steps 1–2 of the module docstring): the loss, outputs and gradient at
+        (Θ, nominal), then the ascent ε of the perturbed parameters and, with
+        ``perturbation_ascent``, the ascended (or drawn) perturbation. Gradients are left in
+        ``.grad``; the caller zeroes them before the descent."""
+        loss, outputs, slopes = self._first_pass(model, x, y, loss_fn)
+        ascended = None
+        if self.radii and self.perturbation_mode == "random":
+            ascended = self._random_pose()
+        elif self.radii:
+            self.used_gradient = "exact" if slopes is not None else "finite_difference"
+            if slopes is None:
+                slopes = self._finite_difference(model, x, y, loss_fn, float(loss.detach()))
+            ascended = {k: self.nominal[k] + e for k, e in
+                        perturbation_ascent(slopes, self.radii).items()}
+        controls = self.perturbed(model)
+        with torch.no_grad():
+            eps = ascent_direction(controls, [p.grad for p in controls], self.rho,
+                                   self.adaptive, self.eta)
+        if self.ascent_every > 1:
+            self.last_eps, self.last_ascended = [e.detach() for e in eps], ascended
+        return loss, outputs, eps, ascended
+
     def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
              optimizer: torch.optim.Optimizer, loss_fn: LossFn) -> StepResult:
+        """SAM's two steps: :meth:`ascend`, then the descent — the gradient at (Θ + ε, the
+        ascended perturbation) with BatchNorm statistics frozen, Θ restored, the optimizer's step
+        (steps 3–4). Reuse steps (``ascent_every`` > 1) take the descent only."""
         reuse = (self.ascent_every > 1 and self.last_eps is not None
                  and self.steps_taken % self.ascent_every != 0)
         self.steps_taken += 1
         if reuse:
             return self._reuse_step(model, x, y, optimizer, loss_fn)
-        controls = self.perturbed(model)
         optimizer.zero_grad(set_to_none=True)
         with self.forward_context():
-            loss, outputs, slopes = self._first_pass(model, x, y, loss_fn)
-            ascended = None
-            if self.radii and self.perturbation_mode == "random":
-                ascended = self._random_pose()
-            elif self.radii:
-                self.used_gradient = "exact" if slopes is not None else "finite_difference"
-                if slopes is None:
-                    slopes = self._finite_difference(model, x, y, loss_fn, float(loss.detach()))
-                ascended = {k: self.nominal[k] + e for k, e in
-                            perturbation_ascent(slopes, self.radii).items()}
-            with torch.no_grad():
-                eps = ascent_direction(controls, [p.grad for p in controls], self.rho,
-                                       self.adaptive, self.eta)
-            if self.ascent_every > 1:
-                self.last_eps, self.last_ascended = [e.detach() for e in eps], ascended
+            loss, outputs, eps, ascended = self.ascend(model, x, y, loss_fn)
             optimizer.zero_grad(set_to_none=True)
             with frozen_batchnorm_statistics(model):
                 self._gradient_at(model, eps, ascended, x, y, loss_fn)
