@@ -1,5 +1,6 @@
 # Shared by every rule file: the library on sys.path, parse-time checks of the config, paths,
 # the code each stage depends on, training specs, ablations, the rho sweep, figure metadata.
+import functools
 import hashlib
 import mimetypes
 
@@ -7,6 +8,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 # Only torch-free modules at parse time (`import pnnsat` pins the numerics for every job, see
 # pnnsat.numerics); the checks that build the library's objects import torch when they run.
 from pnnsat.config import deep_merge, differences  # noqa: E402
+from pnnsat.dependencies import code_dependencies, notebook_imports  # noqa: E402
 from pnnsat.numerics import requested_level  # noqa: E402
 from pnnsat.tables import TABLE_SWEEPS  # noqa: E402
 
@@ -109,42 +111,32 @@ DATA = "results/data/{dataset}-split{split_seed}-val{validation_size}.pt".format
     dataset=config["dataset"], **config["data"]
 )
 PKG = "src/pnnsat"
-# Library modules each stage depends on: an edit re-runs exactly the stages (and platforms, and
-# methods) that use it. Registries (__init__.py) are left out so adding a platform or a method
-# does not retrain the others.
-COMMON = [f"{PKG}/paths.py", f"{PKG}/data.py", f"{PKG}/platforms/base.py", f"{PKG}/numerics.py"]
+# Library modules each job depends on, derived from the real imports of its entry modules
+# (pnnsat.dependencies: registries and the CLI left out), so an edit reruns exactly the jobs that
+# import the edited module: a platform module retrains its platform, a method module its method,
+# evaluation re-evaluates, plotting and a notebook's own imports redraw.
 # The numerics level (pnnsat.numerics; `import pnnsat` above pinned it for every job): a training
 # parameter, so changing PNNSAT_NUMERICS retrains.
 NUMERICS = requested_level()
 
 
-# Method modules each method's training uses beyond its own (a table, not a branch).
-METHOD_CODE = {"sat_pat": ["sat", "pat"], "dat": ["pat"]}
-IN_SITU_CODE = [f"{PKG}/hardware.py"]  # the device interface; listed for every method (base imports it)
+@functools.lru_cache(maxsize=None)
+def code(*modules):
+    """The package modules that `modules` (paths below src/pnnsat, no .py) import."""
+    return code_dependencies([f"{PKG}/{m}.py" for m in modules], PKG)
 
 
 def train_code(w):
-    return COMMON + IN_SITU_CODE + [
-        f"{PKG}/training.py",
-        f"{PKG}/accuracy.py",  # validation accuracy per epoch
-        f"{PKG}/methods/base.py",
-        f"{PKG}/methods/{w.method}.py",
-        *[f"{PKG}/methods/{m}.py" for m in METHOD_CODE.get(w.method, [])],
-        f"{PKG}/platforms/{w.platform}.py",
-    ]
+    return code("training", f"methods/{w.method}", f"platforms/{w.platform}")
 
 
 def evaluate_code(w):
-    return COMMON + [
-        f"{PKG}/accuracy.py",
-        f"{PKG}/evaluation.py",
-        f"{PKG}/cross_device.py",
-        f"{PKG}/training.py",
-        f"{PKG}/platforms/{w.platform}.py",
-    ]
+    return code("evaluation", "training", f"platforms/{w.platform}")
 
 
-FIGURE_CODE = [f"{PKG}/plotting.py", f"{PKG}/paths.py", f"{PKG}/reports.py"]
+def figure_code(w):
+    """What a figure notebook imports from the library (its cells' `from pnnsat... import`)."""
+    return code_dependencies(notebook_imports(f"notebooks/{w.fig}.ipynb", PKG), PKG)
 
 
 def readme_captions():

@@ -3,8 +3,7 @@
 
 rule data:
     input:
-        f"{PKG}/data.py",
-        f"{PKG}/paths.py",
+        code("data"),
     output:
         DATA,
     log:

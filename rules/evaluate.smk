@@ -46,8 +46,7 @@ rule rho_sweep:
     input:
         models=rho_sweep_models,
         data=DATA,
-        code=COMMON + [f"{PKG}/{m}.py" for m in ("rho_sweep", "sharpness", "accuracy", "evaluation", "training")]
-        + [f"{PKG}/platforms/{{platform}}.py"],
+        code=lambda w: code("rho_sweep", "training", "methods/sat", f"platforms/{w.platform}"),
     output:
         f"{R}/eval/{{platform}}/rho_sweep.csv",
     log:
@@ -115,7 +114,7 @@ rule sharpness:
             f"{R}/models/{w.platform}/{m}/seed{s}.pt" for m in config["methods"] for s in config["seeds"]
         ],
         data=DATA,
-        code=COMMON + [f"{PKG}/sharpness.py", f"{PKG}/training.py", f"{PKG}/platforms/{{platform}}.py"],
+        code=lambda w: code("sharpness", "training", f"platforms/{w.platform}"),
     output:
         sharpness=f"{R}/eval/{{platform}}/sharpness.csv",
         landscape=f"{R}/eval/{{platform}}/landscape.csv",

@@ -19,7 +19,7 @@ rule figure:
         notebook="notebooks/{fig}.ipynb",
         tables=lambda w: [f"{R}/tables/{t}.csv" for t in FIGURES[w.fig]["tables"]],
         models=figure_models,
-        code=FIGURE_CODE,
+        code=figure_code,
     output:
         pdf=f"{FIG}/{{fig}}.pdf",
         png=report(f"{FIG}/{{fig}}.png", category="Figures", labels={"figure": "{fig}"},

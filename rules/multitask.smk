@@ -4,13 +4,6 @@
 # classification task reads the method matrix's MRR models). Settings, paths and the figure's
 # metadata: the end of rules/common.smk.
 
-TASK_CODE = [f"{PKG}/multitask/networks.py", f"{PKG}/multitask/training.py"]
-
-
-def task_train_code(w):
-    return train_code(SimpleNamespace(platform="mrr", method=w.method)) + TASK_CODE
-
-
 def task_spec(w):
     """The TaskSpec (JSON, without its seed) of (w.task, w.method): the MRR block's hardware and
     the method's options, the task's network and multitask.training."""
@@ -31,7 +24,7 @@ rule train_task:
     """fig6: the `task` network of one method, every seed in one process."""
     input:
         data=DATA,
-        code=task_train_code,
+        code=lambda w: code("multitask/training", f"methods/{w.method}"),
     output:
         [f"{MT_DIR}/models/{{task}}/{{method}}/seed{s}.pt" for s in SEEDS],
     log:
@@ -56,7 +49,7 @@ rule feature_classifier:
     """fig6: the digital classifier whose features define the Frechet distance."""
     input:
         data=DATA,
-        code=COMMON + TASK_CODE,
+        code=code("multitask/training"),
     output:
         FEATURE_CLASSIFIER,
     log:
@@ -80,9 +73,7 @@ rule evaluate_task:
         models=lambda w: [task_model(w.task, m, s) for m in MT["methods"] for s in SEEDS],
         classifier=lambda w: [FEATURE_CLASSIFIER] if w.task == "generation" else [],
         data=DATA,
-        code=COMMON + TASK_CODE + [f"{PKG}/multitask/evaluation.py", f"{PKG}/multitask/frechet.py",
-                                   f"{PKG}/accuracy.py", f"{PKG}/evaluation.py",
-                                   f"{PKG}/training.py", f"{PKG}/platforms/mrr.py"],
+        code=code("multitask/evaluation", "training", "platforms/mrr"),
     output:
         f"{MT_DIR}/eval/{{task}}.csv",
     log:

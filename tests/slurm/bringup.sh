@@ -136,6 +136,7 @@ JobAcctGatherFrequency=30
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 JobCompType=jobcomp/none
+AccountingStoreFlags=job_comment
 ReturnToService=2
 SlurmctldTimeout=120
 SlurmdTimeout=300
@@ -156,14 +157,14 @@ write_conf() {  # write_conf FILE CONTENT MODE: only when it differs
 }
 write_conf "$CONF_DIR/slurmdbd.conf" "$new_slurmdbd" 600
 write_conf "$CONF_DIR/slurm.conf" "$new_slurm" 644
-[ -f "$CONF_DIR/cgroup.conf" ] || printf 'CgroupPlugin=disabled\n' >"$CONF_DIR/cgroup.conf" 2>/dev/null || true
 
 if [ "$changed" = 1 ]; then
     for d in slurmd slurmctld slurmdbd; do
         if pid_alive "/run/$d.pid"; then
-            say "configuration changed: stopping $d"
-            kill "$(cat "/run/$d.pid")"
-            wait_for 30 "$d stop" bash -c "! kill -0 $(cat "/run/$d.pid") 2>/dev/null"
+            pid=$(cat "/run/$d.pid")
+            say "configuration changed: stopping $d (pid $pid)"
+            kill "$pid"
+            wait_for 30 "$d stop" bash -c "! kill -0 $pid" || die "$d (pid $pid) did not stop within 30 s"
         fi
     done
 fi
