@@ -33,6 +33,7 @@ def test_rows_cover_grid_times_devices_and_zero_sigma_is_the_twin(synthetic_cach
     rows = cross_device_rows(model, meta, splits, spec)
     assert len(rows) == 4 * 3
     assert {r["device_seed"] for r in rows} == {100, 101, 102}
+    assert {r["target"] for r in rows} == {"fresh"}  # pnnsat.chips.TARGETS
     twin = accuracy(model, splits.test_x, splits.test_y)
     perfect = [r for r in rows if r["sigma_phase_sigma_rad"] == 0 == r["sigma_splitter_sigma"]]
     assert all(r["accuracy"] == pytest.approx(twin) for r in perfect)  # no errors: the twin
@@ -59,8 +60,24 @@ def test_fresh_chips_of_a_perfect_process_are_the_twin_and_perturbations_are_sco
     spec = {"devices": 3, "first_seed": 100, "perturbations": {"delta_T_K": [0.0, 2.0]}}
     rows = fresh_chip_rows(model, meta, splits, spec)
     assert len(rows) == 3 * 3  # chips x (nominal + two perturbation points)
+    assert {r["target"] for r in rows} == {"fresh"}
     twin = accuracy(model, splits.test_x, splits.test_y)
     assert all(r["accuracy"] == pytest.approx(twin) for r in rows
                if r["axis"] == "nominal" or r["value"] == 0.0)
     with pytest.raises(ValueError, match="device A"):
         fresh_chip_rows(model, meta, splits, {"devices": 2, "first_seed": 6})
+
+
+def test_device_a_is_one_chip_everywhere(synthetic_cache):
+    """Training's device A (from the platform block) and evaluation's (from a model's metadata)
+    are the same chip, and no fresh-chip range may contain it."""
+    from pnnsat.chips import device_a, device_a_seed, fresh_seeds, model_device_a
+
+    model, meta, _ = setup(synthetic_cache)
+    block = meta["spec"]["platform_config"]
+    a, b = device_a(model, "mzi", block), model_device_a(model, meta)
+    assert a.seed == b.seed == device_a_seed(block) == meta["device_seed"]
+    assert all(torch.equal(a.errors[n][k], b.errors[n][k]) for n in a.errors for k in a.errors[n])
+    assert fresh_seeds({"devices": 3, "first_seed": 100}, 7, "x") == [100, 101, 102]
+    with pytest.raises(ValueError, match="x seeds 5..7 include device A's seed 7"):
+        fresh_seeds({"devices": 3, "first_seed": 5}, 7, "x")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from pnnsat.chips import model_device_a as device_a
 from pnnsat.data import load_splits
-from pnnsat.evaluation import device_a
 from pnnsat.platforms import get_platform
 from pnnsat.platforms.base import sample_device
 from pnnsat.rho_sweep import model_rho, rho_sweep_rows

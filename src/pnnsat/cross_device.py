@@ -18,9 +18,9 @@ from typing import Any
 import torch
 
 from .accuracy import features, head_accuracy
+from .chips import fresh_chip, fresh_seeds
 from .data import Splits
 from .platforms import PNN, get_platform
-from .platforms.base import sample_device
 
 
 def grid_points(grid: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
@@ -40,10 +40,7 @@ def check_spec(nominal: Any, spec: Mapping[str, Any], device_seed: int,
     if unknown:
         raise ValueError(f"{where}.grid names {unknown}, not fields of "
                          f"{type(nominal).__name__}; allowed: {sorted(known)}.")
-    first, k = int(spec["first_seed"]), int(spec["devices"])
-    if first <= device_seed < first + k:
-        raise ValueError(f"{where} seeds {first}..{first + k - 1} include device A's seed "
-                         f"{device_seed}; move first_seed.")
+    fresh_seeds(spec, device_seed, where)
 
 
 def cross_device_rows(model: PNN, meta: dict[str, Any], splits: Splits,
@@ -54,16 +51,15 @@ def cross_device_rows(model: PNN, meta: dict[str, Any], splits: Splits,
     block = meta["spec"]["platform_config"]
     nominal = platform.fabrication(block)
     check_spec(nominal, spec, meta["device_seed"])
-    k, first = int(spec["devices"]), int(spec["first_seed"])
-    seeds = [first + i for i in range(k)]
+    seeds = fresh_seeds(spec, meta["device_seed"], "cross_device")
     h = features(model, splits.test_x) if h is None else h
     rows = []
     for point in grid_points(spec["grid"]):
         fabrication = replace(nominal, **point)
         for seed in seeds:
-            device = sample_device(model, platform.name, seed, fabrication)
+            device = fresh_chip(model, platform.name, seed, fabrication)
             rows.append({"platform": meta["platform"], "method": meta["method"],
-                         "seed": meta["seed"], "target": "device", "device_seed": seed,
+                         "seed": meta["seed"], "target": "fresh", "device_seed": seed,
                          **{f"sigma_{name}": value for name, value in point.items()},
                          "accuracy": head_accuracy(model, h, splits.test_y, device),
                          "n_test": len(splits.test_y)})
@@ -80,17 +76,16 @@ def fresh_chip_rows(model: PNN, meta: dict[str, Any], splits: Splits, spec: Mapp
     platform = get_platform(meta["platform"])
     fabrication = platform.fabrication(meta["spec"]["platform_config"])
     check_spec(fabrication, {"grid": {}, **spec}, meta["device_seed"], "fresh_chips")
-    k, first = int(spec["devices"]), int(spec["first_seed"])
     points = [("nominal", 0.0, None)] + [
         (axis, float(value), platform.perturbation(**{axis: float(value)}))
         for axis, values in dict(spec.get("perturbations") or {}).items() for value in values]
     h = features(model, splits.test_x) if h is None else h
     rows = []
-    for i in range(k):
-        device = sample_device(model, platform.name, first + i, fabrication)
+    for seed in fresh_seeds(spec, meta["device_seed"], "fresh_chips"):
+        device = fresh_chip(model, platform.name, seed, fabrication)
         for axis, value, perturbation in points:
             rows.append({"platform": meta["platform"], "method": meta["method"],
-                         "seed": meta["seed"], "target": "device", "device_seed": first + i,
+                         "seed": meta["seed"], "target": "fresh", "device_seed": seed,
                          "axis": axis, "value": value,
                          "accuracy": head_accuracy(model, h, splits.test_y, device, perturbation),
                          "n_test": len(splits.test_y)})

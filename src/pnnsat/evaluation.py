@@ -12,19 +12,13 @@ import pandas as pd
 import torch
 
 from .accuracy import features, head_accuracy
+from .chips import model_device_a
 from .cross_device import check_spec as check_cross_device
 from .cross_device import cross_device_rows, fresh_chip_rows
 from .data import Splits
 from .paths import atomic_path
 from .platforms import PNN, Device, get_platform
 from .tables import TABLE_SWEEPS
-
-
-def device_a(model: PNN, meta: dict[str, Any]) -> Device:
-    """Device A of a trained model: the platform's configured device seed (``device.seed``)."""
-    spec = meta["spec"]
-    platform = get_platform(spec["platform"])
-    return platform.sample_device(model, meta["device_seed"], spec["platform_config"])
 
 
 def _row(meta: dict[str, Any], target: str, device: Device | None, **values: Any) -> dict:
@@ -38,7 +32,7 @@ def thermal_drift_rows(model: PNN, meta: dict[str, Any], splits: Splits,
     """Accuracy vs temperature change ΔT (K) on the twin and on device A, full test split.
     ``h``: the test split's :func:`features`, if already computed."""
     platform = get_platform(meta["platform"])
-    targets: dict[str, Device | None] = {"twin": None, "device": device_a(model, meta)}
+    targets: dict[str, Device | None] = {"twin": None, "device": model_device_a(model, meta)}
     h = features(model, splits.test_x) if h is None else h
     return [
         _row(meta, target, device, delta_T_K=float(dT),
@@ -55,7 +49,7 @@ def alignment_rows(model: PNN, meta: dict[str, Any], splits: Splits,
     field of the platform's perturbation (the ``axis``, e.g. ``rotation_deg``) takes each of its
     sweep values, all other fields nominal."""
     platform = get_platform(meta["platform"])
-    targets: dict[str, Device | None] = {"twin": None, "device": device_a(model, meta)}
+    targets: dict[str, Device | None] = {"twin": None, "device": model_device_a(model, meta)}
     h = features(model, splits.test_x) if h is None else h
     rows = []
     for axis, values in sweeps.items():

@@ -18,11 +18,10 @@ from typing import Any
 import torch
 
 from .accuracy import features, head_accuracy
+from .chips import fresh_chip, fresh_seeds, model_device_a
 from .data import Splits
-from .evaluation import device_a
 from .methods import build_method
 from .platforms import PNN, get_platform
-from .platforms.base import sample_device
 from .sharpness import top_eigenvalue
 
 
@@ -44,20 +43,16 @@ def rho_sweep_rows(models: Sequence[tuple[PNN, dict[str, Any]]], splits: Splits,
     fresh chips (seeds ``fresh['first_seed'] + i``), and λmax on the first ``sharpness_images``
     training images (power iteration, ``iterations`` steps, generator seeded by ``seed``)."""
     x, y = splits.train_x[:sharpness_images], splits.train_y[:sharpness_images]
-    k, first = int(fresh["devices"]), int(fresh["first_seed"])
     rows = []
     for model, meta in models:
         platform = get_platform(meta["platform"])
-        seeds = [first + i for i in range(k)]
-        if meta["device_seed"] in seeds:
-            raise ValueError(f"rho sweep: fresh device seeds {seeds} include device A's seed "
-                             f"{meta['device_seed']}; move cross_device.first_seed.")
+        seeds = fresh_seeds(fresh, meta["device_seed"], f"platforms.{platform.name}.cross_device "
+                            "(the rho sweep's fresh chips)")
         fabrication = platform.fabrication(meta["spec"]["platform_config"])
         lam = top_eigenvalue(model, x, y, iterations, torch.Generator().manual_seed(seed))
         h = features(model, splits.test_x)
-        targets = [("twin", -1, None), ("device", meta["device_seed"], device_a(model, meta))]
-        targets += [("fresh", s, sample_device(model, platform.name, s, fabrication))
-                    for s in seeds]
+        targets = [("twin", -1, None), ("device", meta["device_seed"], model_device_a(model, meta))]
+        targets += [("fresh", s, fresh_chip(model, platform.name, s, fabrication)) for s in seeds]
         for target, device_seed, device in targets:
             rows.append({"platform": meta["platform"], "method": meta["method"],
                          "rho": model_rho(meta), "seed": meta["seed"], "target": target,

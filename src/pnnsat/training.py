@@ -24,6 +24,7 @@ from tqdm import tqdm  # jobs run in a terminal; tqdm.auto warns in kernels with
 
 from . import __version__
 from .accuracy import above_chance, accuracy
+from .chips import device_a, device_a_seed
 from .data import Splits, load_splits
 from .hardware import PhysicalSystem, SimulatedSystem
 from .methods import TrainingContext, build_method
@@ -128,11 +129,6 @@ def build_model(spec: TrainSpec) -> PNN:
     return get_platform(spec.platform).build_model(spec.platform_config)
 
 
-def device_seed(spec: TrainSpec) -> int:
-    """Seed of device A, the chip in situ methods train on and every method is evaluated on."""
-    return int(spec.platform_config.get("device", {}).get("seed", 0))
-
-
 def _converged(best: Mapping[str, Any], epochs_done: int, patience: int | None) -> bool:
     """Early stopping: ``patience`` epochs have passed since the best one (never without a
     best epoch or without patience)."""
@@ -177,8 +173,7 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
     method = build_method(spec.method, spec.method_config)
     system = None
     if method.in_situ:  # in situ methods train on device A, reached only through measurements
-        device_a = platform.sample_device(model, device_seed(spec), spec.platform_config)
-        system = SimulatedSystem(model, device_a)
+        system = SimulatedSystem(model, device_a(model, spec.platform, spec.platform_config))
     method.bind(model, TrainingContext(platform=platform, platform_config=spec.platform_config,
                                        seed=spec.seed, system=system,
                                        input_shape=tuple(splits.train_x.shape[1:]),
@@ -294,7 +289,7 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
         "platform": spec.platform,
         "method": spec.method,
         "seed": spec.seed,
-        "device_seed": device_seed(spec),
+        "device_seed": device_a_seed(spec.platform_config),
         "epochs": len(history),  # epochs run (the cap is spec.epochs)
         "best_epoch": kept["epoch"],
         "history": history,

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 
 from ..accuracy import features, head_accuracy
+from ..chips import model_device_a
 from ..data import Splits
-from ..evaluation import device_a
 from ..platforms import PNN, Device, get_platform
 from .frechet import frechet_distance
 from .networks import FeatureClassifier, MRRVariationalAutoencoder
@@ -27,7 +27,7 @@ LATENT_SEED = 12_345
 
 
 def _targets(model: PNN, meta: dict[str, Any]) -> dict[str, Device | None]:
-    return {"twin": None, "device": device_a(model, meta)}
+    return {"twin": None, "device": model_device_a(model, meta)}
 
 
 def _row(task: str, meta: dict[str, Any], target: str, device: Device | None, dT: float,
