@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SNAKEMAKE := $(VENV)/bin/snakemake
 JOBS ?= 4
 
-.PHONY: setup data figures quick test lint bench nbval-refs clean-quick check-cpu-levels
+.PHONY: setup data figures quick test lint bench nbval-refs clean-quick check-cpu-levels check-slurm
 
 setup: $(VENV)/.installed
 
@@ -44,6 +44,14 @@ test: quick lint
 # its tables must equal results/quick's, so the nbval references hold on other CPUs too.
 check-cpu-levels: quick
 	$(PY) tests/cpu_levels.py
+
+# The quick DAG on a one-node SLURM cluster brought up on this machine (needs root; installs the
+# Debian packages slurm-wlm, slurmdbd, munge, mariadb-server): through profiles/slurm its tables
+# must equal results/quick's, and a scancelled training job must be reported failed and recovered
+# by rerunning. The SLURM daemons are stopped afterwards, pass or fail.
+check-slurm: quick
+	tests/slurm/bringup.sh
+	$(PY) tests/slurm/check.py; rc=$$?; tests/slurm/teardown.sh; exit $$rc
 
 bench: setup data
 	$(PY) benchmarks/run.py
