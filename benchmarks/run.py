@@ -54,7 +54,7 @@ from pnnsat.training import TrainSpec, build_model
 
 
 def time_steps(platform: str, method: str, block: dict, steps: int, batch: int) -> float:
-    spec = TrainSpec(platform=platform, method=method, seed=0, platform_config=block,
+    spec = TrainSpec(platform=platform, method=method, seed=0, platform_config=block, epochs=1,
                      method_config=block.get(method, {}))
     model = build_model(spec).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -76,7 +76,7 @@ def time_steps(platform: str, method: str, block: dict, steps: int, batch: int) 
 
 def time_eval(platform: str, block: dict, n: int = 10_000) -> tuple[float, float]:
     """Seconds to classify ``n`` images on the twin and on a device (evaluation batches)."""
-    spec = TrainSpec(platform=platform, method="bp", seed=0, platform_config=block)
+    spec = TrainSpec(platform=platform, method="bp", seed=0, platform_config=block, epochs=1)
     model = build_model(spec).eval()
     device = PLATFORMS[platform].sample_device(model, 1, block)
     x, y = torch.randn(n, 1, 28, 28), torch.randint(0, 10, (n,))
@@ -90,7 +90,7 @@ def time_eval(platform: str, block: dict, n: int = 10_000) -> tuple[float, float
 
 def time_devices(platform: str, block: dict, k: int, n: int) -> tuple[float, float]:
     """K devices on ``n`` images: each from the images (one at a time) vs from shared features."""
-    spec = TrainSpec(platform=platform, method="bp", seed=0, platform_config=block)
+    spec = TrainSpec(platform=platform, method="bp", seed=0, platform_config=block, epochs=1)
     model = build_model(spec).eval()
     devices = [PLATFORMS[platform].sample_device(model, 100 + i, block) for i in range(k)]
     x, y = torch.randn(n, 1, 28, 28), torch.randint(0, 10, (n,))
@@ -147,7 +147,7 @@ from pnnsat.training import TrainSpec, build_model
 from pnnsat.methods import build_method
 torch.set_num_threads(1)
 block = json.loads(sys.argv[4])
-spec = TrainSpec(platform=platform, method="bp", seed=0, platform_config=block)
+spec = TrainSpec(platform=platform, method="bp", seed=0, platform_config=block, epochs=1)
 model = build_model(spec).train()
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 method = build_method("bp")

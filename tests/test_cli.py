@@ -15,7 +15,7 @@ def run(*args):
 
 
 def test_unknown_method_gives_one_clear_line(synthetic_cache, tmp_path):
-    spec = {"platform": "mrr", "method": "magic", "seed": 0, "platform_config": {}}
+    spec = {"platform": "mrr", "method": "magic", "seed": 0, "platform_config": {}, "epochs": 1}
     out = tmp_path / "m.pt"
     result = run("train", "--spec", json.dumps(spec), "--data", str(synthetic_cache),
                  "--out", str(out))
@@ -35,7 +35,7 @@ def test_negative_sigma_gives_one_clear_line(synthetic_cache, tmp_path):
 
 
 def test_missing_data_cache_names_the_fix(tmp_path):
-    spec = {"platform": "mrr", "method": "bp", "seed": 0, "platform_config": {}}
+    spec = {"platform": "mrr", "method": "bp", "seed": 0, "platform_config": {}, "epochs": 1}
     result = run("train", "--spec", json.dumps(spec), "--data", str(tmp_path / "none.pt"),
                  "--out", str(tmp_path / "m.pt"))
     assert result.returncode == 2 and "snakemake" in result.stderr

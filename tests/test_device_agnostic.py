@@ -26,7 +26,7 @@ def perturbations(platform: str):
 @pytest.mark.parametrize("platform", list(QUICK["platforms"]))
 def test_forward_and_backward_stay_on_the_model_device(platform):
     block = QUICK["platforms"][platform]
-    spec = TrainSpec(platform=platform, method="bp", seed=0,
+    spec = TrainSpec(platform=platform, method="bp", seed=0, epochs=1,
                      platform_config={k: block[k] for k in ("physics", "device")})
     model = build_model(spec).to("meta")
     device = get_platform(platform).sample_device(model, 1, spec.platform_config)

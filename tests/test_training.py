@@ -180,7 +180,7 @@ def test_bad_spec_values_are_rejected():
     with pytest.raises(ValueError, match="seed"):
         dataclasses.replace(spec(), seed=None)
     with pytest.raises(KeyError, match="Unknown platform"):
-        TrainSpec(platform="quantum", method="bp", seed=0, platform_config={})
+        TrainSpec(platform="quantum", method="bp", seed=0, platform_config={}, epochs=1)
     with pytest.raises(ValueError, match="optimizer"):
         dataclasses.replace(spec(), optimizer="lbfgs")
     with pytest.raises(ValueError, match="patience"):

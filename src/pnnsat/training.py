@@ -56,8 +56,8 @@ class TrainSpec:
     method: str
     seed: int
     platform_config: dict[str, Any]
+    epochs: int  # no default: the budget comes from the config (training.epochs)
     method_config: dict[str, Any] = field(default_factory=dict)
-    epochs: int = 10
     batch_size: int = 128
     lr: float = 1e-3
     weight_decay: float = 0.0

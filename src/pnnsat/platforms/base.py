@@ -153,14 +153,13 @@ class Platform:
     """Everything the pipeline needs to know about one PNN type (one row of the registry)."""
 
     name: str
-    description: str
     build_model: Callable[[Mapping[str, Any]], PNN]  # config block -> fresh twin model
     fabrication: Callable[[Mapping[str, Any]], Any]  # config block -> fabrication dataclass
     perturbation: type  # the platform's perturbation dataclass
     drift_field: str  # name of the perturbation field holding ΔT (K)
 
     @classmethod
-    def from_classes(cls, name: str, description: str, model: Callable[[Any], PNN],
+    def from_classes(cls, name: str, model: Callable[[Any], PNN],
                      physics: type, fabrication: type, perturbation: type,
                      drift_field: str = "delta_T_K", network: type | None = None) -> Platform:
         """A registry row from a platform's model class and its config dataclasses.
@@ -184,7 +183,7 @@ class Platform:
             return model(parse_physics(block), dataclass_from_config(
                 network, block.get("network"), f"platforms.{name}.network"))
 
-        return cls(name=name, description=description, build_model=build,
+        return cls(name=name, build_model=build,
                    fabrication=parse_fabrication, perturbation=perturbation,
                    drift_field=drift_field)
 

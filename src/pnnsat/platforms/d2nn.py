@@ -333,6 +333,6 @@ class D2NN(PNN):
 
 
 PLATFORM = Platform.from_classes(
-    "d2nn", "Diffractive network (two phase masks, angular-spectrum propagation)",
+    "d2nn",
     model=D2NN, physics=D2NNPhysics, fabrication=D2NNFabrication, perturbation=D2NNPerturbation,
 )

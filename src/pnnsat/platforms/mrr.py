@@ -207,6 +207,6 @@ class LeNet5MRR(PNN):
 
 
 PLATFORM = Platform.from_classes(
-    "mrr", "Microring weight banks (LeNet-5, last two fc layers photonic)",
+    "mrr",
     model=LeNet5MRR, physics=MRRPhysics, fabrication=MRRFabrication, perturbation=MRRPerturbation,
 )

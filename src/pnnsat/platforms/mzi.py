@@ -494,7 +494,7 @@ class ConvMZI(PNN):
 
 
 PLATFORM = Platform.from_classes(
-    "mzi", "Clements MZI mesh (conv front-end, 64-mode coherent mesh, |E|² readout)",
+    "mzi",
     model=ConvMZI, physics=MZIPhysics, fabrication=MZIFabrication, perturbation=MZIPerturbation,
     network=MZINetwork,
 )
