@@ -225,21 +225,28 @@ def train_tasks(specs: Sequence[TaskSpec], data_cache: str | Path,
     return [train_task(s, data_cache, o, **kwargs) for s, o in zip(specs, outs, strict=True)]
 
 
-def load_task_model(path: str | Path) -> tuple[PNN, dict[str, Any]]:
-    """Rebuild a model written by :func:`train_task` (eval mode) and its metadata."""
+def _load(path: str | Path, build: Any, what: str) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """A model file written by this module: ``build(meta)`` makes the network, the state dict
+    fills it (eval mode); an unreadable file is one line naming it and the fix."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-        meta = payload["meta"]
-        spec = meta["spec"]
-        model = build_task_model(spec["task"], spec["platform_config"], spec["network"])
+        model = build(payload["meta"])
         model.load_state_dict(payload["state_dict"])
     except FileNotFoundError:
         raise
     except Exception as err:
-        raise RuntimeError(f"{path} is not a readable pnnsat task model ({err}); retrain it "
-                           f"with `snakemake -j4 --forcerun {path}`.") from err
-    model.eval()
-    return model, meta
+        raise RuntimeError(f"{path} is not a readable {what} ({err}); retrain it with "
+                           f"`snakemake -j4 --forcerun {path}`.") from err
+    return model.eval(), payload["meta"]
+
+
+def load_task_model(path: str | Path) -> tuple[PNN, dict[str, Any]]:
+    """Rebuild a model written by :func:`train_task` (eval mode) and its metadata."""
+    def build(meta: dict[str, Any]) -> PNN:
+        spec = meta["spec"]
+        return build_task_model(spec["task"], spec["platform_config"], spec["network"])
+
+    return _load(path, build, "pnnsat task model")
 
 
 def train_feature_classifier(data_cache: str | Path, out: str | Path, epochs: int,
@@ -282,17 +289,7 @@ def train_feature_classifier(data_cache: str | Path, out: str | Path, epochs: in
 
 def load_feature_classifier(path: str | Path) -> tuple[FeatureClassifier, dict[str, Any]]:
     """The classifier written by :func:`train_feature_classifier` (eval mode) and its metadata."""
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-        model = FeatureClassifier()
-        model.load_state_dict(payload["state_dict"])
-    except FileNotFoundError:
-        raise
-    except Exception as err:
-        raise RuntimeError(f"{path} is not a readable feature classifier ({err}); retrain it "
-                           f"with `snakemake -j4 --forcerun {path}`.") from err
-    model.eval()
-    return model, payload["meta"]
+    return _load(path, lambda meta: FeatureClassifier(), "feature classifier")
 
 
 __all__ = ["PIXELS", "TaskSpec", "build_task_model", "load_feature_classifier",
