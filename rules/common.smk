@@ -249,6 +249,16 @@ def rho_sweep_models(w):
     return bp + [rho_model(w.platform, r, s) for r in RHOS for s in config["seeds"]]
 
 
+def figure_tables(fig):
+    """The tables a figure reads, with the training tables `reports.read_table` consults for
+    every model table (learned flags, families): without them listed, a figure job could start
+    before they exist."""
+    tables = list(FIGURES[fig]["tables"])
+    flags = (["training"] if tables else []) + (
+        ["ablation_training"] if any(t.startswith("ablation_") for t in tables) else [])
+    return tables + [t for t in flags if t not in tables]
+
+
 def figure_models(w):
     return FIGURES[w.fig].get("files", [])
 

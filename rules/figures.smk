@@ -17,7 +17,7 @@ rule publish_table:
 rule figure:
     input:
         notebook="notebooks/{fig}.ipynb",
-        tables=lambda w: [f"{R}/tables/{t}.csv" for t in FIGURES[w.fig]["tables"]],
+        tables=lambda w: [f"{R}/tables/{t}.csv" for t in figure_tables(w.fig)],
         models=figure_models,
         code=figure_code,
     output:

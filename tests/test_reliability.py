@@ -288,3 +288,14 @@ def test_footnote_names_only_this_figures_models(tmp_path, capsys):
     read_table(tmp_path / "run", "thermal_drift", ["mrr"], ["bp"])
     assert plotting.EXCLUDED == ["MRR weight bank bp seed 0 (validation 10.0 %)"]
     plotting.EXCLUDED.clear()
+
+
+def test_a_model_table_without_its_training_table_is_refused(tmp_path):
+    """read_table needs training.csv to leave out models that did not learn: without it (a figure
+    job started too early, a half-copied run) it stops, naming the file, instead of drawing them."""
+    tables = tmp_path / "run/tables"
+    tables.mkdir(parents=True)
+    pd.DataFrame([{"platform": "mrr", "method": "bp", "seed": 0, "accuracy": 0.1}]).to_csv(
+        tables / "thermal_drift.csv", index=False)
+    with pytest.raises(FileNotFoundError, match="training.csv does not exist"):
+        read_table(tmp_path / "run", "thermal_drift")

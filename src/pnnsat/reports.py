@@ -73,6 +73,12 @@ def read_table(results_dir: str | Path, name: str, platforms: list[str] | None =
     # an ablation's models have their own training table (keyed by the ablation too)
     keys = MODEL_KEYS + (["ablation"] if "ablation" in frame else [])
     flags = tables / ("ablation_training.csv" if "ablation" in frame else "training.csv")
+    if "learned" not in frame and set(MODEL_KEYS) <= set(frame.columns) and not flags.is_file():
+        # without it a model that did not learn could reach a figure unnoticed
+        raise FileNotFoundError(f"{flags} does not exist: {path.name}'s models need their "
+                                "training table (learned flags, families); run the pipeline "
+                                f"for {results_dir} to the end, or list it among the figure's "
+                                "inputs.")
     if "learned" not in frame and flags.is_file():
         training = pd.read_csv(flags)
         if "learned" in training and set(keys) <= set(frame.columns):
