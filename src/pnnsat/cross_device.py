@@ -31,16 +31,16 @@ def grid_points(grid: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
 
 
 def check_spec(nominal: Any, spec: Mapping[str, Any], device_seed: int,
-               where: str = "cross_device") -> None:
+               where: str = "cross_device") -> list[int]:
     """A cross-device block fits the chip: the grid names fields of the fabrication model
-    ``nominal``, and the fresh chips' seeds exclude device A's (``device_seed``). ValueError
-    naming ``where`` (the key path) otherwise."""
+    ``nominal``, and the fresh chips' seeds exclude device A's (``device_seed``). Returns those
+    seeds; ValueError naming ``where`` (the key path) otherwise."""
     known = {f.name for f in fields(nominal)}
     unknown = sorted(set(spec.get("grid", {})) - known)
     if unknown:
         raise ValueError(f"{where}.grid names {unknown}, not fields of "
                          f"{type(nominal).__name__}; allowed: {sorted(known)}.")
-    fresh_seeds(spec, device_seed, where)
+    return fresh_seeds(spec, device_seed, where)
 
 
 def cross_device_rows(model: PNN, meta: dict[str, Any], splits: Splits,
@@ -50,8 +50,7 @@ def cross_device_rows(model: PNN, meta: dict[str, Any], splits: Splits,
     platform = get_platform(meta["platform"])
     block = meta["spec"]["platform_config"]
     nominal = platform.fabrication(block)
-    check_spec(nominal, spec, meta["device_seed"])
-    seeds = fresh_seeds(spec, meta["device_seed"], "cross_device")
+    seeds = check_spec(nominal, spec, meta["device_seed"])
     h = features(model, splits.test_x) if h is None else h
     rows = []
     for point in grid_points(spec["grid"]):
@@ -75,13 +74,13 @@ def fresh_chip_rows(model: PNN, meta: dict[str, Any], splits: Splits, spec: Mapp
     plus device A: a model trained without the chip must work on any chip of the process."""
     platform = get_platform(meta["platform"])
     fabrication = platform.fabrication(meta["spec"]["platform_config"])
-    check_spec(fabrication, {"grid": {}, **spec}, meta["device_seed"], "fresh_chips")
+    seeds = check_spec(fabrication, {"grid": {}, **spec}, meta["device_seed"], "fresh_chips")
     points = [("nominal", 0.0, None)] + [
         (axis, float(value), platform.perturbation(**{axis: float(value)}))
         for axis, values in dict(spec.get("perturbations") or {}).items() for value in values]
     h = features(model, splits.test_x) if h is None else h
     rows = []
-    for seed in fresh_seeds(spec, meta["device_seed"], "fresh_chips"):
+    for seed in seeds:
         device = fresh_chip(model, platform.name, seed, fabrication)
         for axis, value, perturbation in points:
             rows.append({"platform": meta["platform"], "method": meta["method"],
