@@ -179,3 +179,17 @@ def test_threshold_hessian_vector_products_are_finite_on_cut_off_and_dark_pixels
     v = torch.randn(2, 8, 8, 2, generator=g)
     (hvp,) = torch.autograd.grad((torch.view_as_real(grad) * v).sum(), field)
     assert torch.isfinite(torch.view_as_real(hvp)).all() and hvp.abs().sum() > 0
+
+
+def test_a_model_evaluated_first_can_then_be_trained():
+    """The cached transfer functions first computed in an evaluation (torch.inference_mode) are
+    ordinary tensors: training the same model afterwards differentiates through them."""
+    torch.manual_seed(0)
+    model = D2NN(SMALL)
+    x = torch.rand(4, 1, 28, 28)
+    with torch.inference_mode():
+        before = model(x)
+    loss = model(x).logsumexp(1).sum()
+    loss.backward()
+    assert torch.isfinite(model.optics.theta.grad).all() and model.optics.theta.grad.abs().sum() > 0
+    assert torch.equal(model(x).detach(), before)

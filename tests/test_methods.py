@@ -257,10 +257,49 @@ def test_simulated_system_is_a_physical_system_and_reveals_no_errors():
     measured = system.measure_layer("bank1", model.bank1.theta, h)
     assert torch.allclose(measured, model.bank1(h), atol=1e-6)  # zero-error chip == twin
     assert system.queries == 16
-    assert torch.allclose(system.measure_network(x), model(x), atol=1e-6)  # the whole network
+    # the whole physical network, fed the digital front-end's outputs
+    assert torch.allclose(system.measure_network(h), model(x), atol=1e-6)
     assert system.queries == 16 + 16 * 2
     with pytest.raises(KeyError, match="bank1"):
         system.measure_layer("bank9", model.bank1.theta, h)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_every_reported_accuracy_is_measured_through_the_device_interface(platform):
+    """A lab scores a model on its own chip with the library's code: measured_accuracy asks only
+    PhysicalSystem.measure_network. A stand-in instrument (its own class, implementing the
+    protocol by running a device's physics) gives the accuracy the evaluation tables report on
+    that device under a perturbation, and counts samples × layers; the ideal twin is the
+    interface's chip without errors."""
+    from pnnsat.accuracy import features, head_accuracy, measured_accuracy
+
+    model, x, y = setup(platform)
+    p = get_platform(platform)
+    device = p.sample_device(model, 7, SMALL[platform])
+    perturbation = p.drift(0.5)
+
+    class LabChip:  # what a lab writes: forward measurements only
+        queries = 0
+
+        def measure_layer(self, name, theta, inputs):
+            raise AssertionError("scoring a model must not need layer-by-layer measurements")
+
+        def measure_network(self, inputs):
+            self.queries += len(inputs) * len(model.physical_layers())
+            with torch.no_grad():
+                return model.head(inputs, device=device, perturbation=perturbation)
+
+    chip = LabChip()
+    h = features(model, x)
+    measured = measured_accuracy(chip, h, y, batch_size=5)
+    assert measured == head_accuracy(model, h, y, device, perturbation)
+    assert chip.queries == len(x) * len(model.physical_layers())
+    # and the tables' chip is that interface too: the twin = a chip without errors
+    twin = SimulatedSystem(model, None)
+    assert measured_accuracy(twin, h, y) == head_accuracy(model, h, y)
+    assert twin.queries == len(x) * len(model.physical_layers())
+    scores = model(x).argmax(1)
+    assert head_accuracy(model, h, y) == (scores == y).float().mean().item()
 
 
 # ---- SAT's perturbation-aware ascent -----------------------------------------------------------

@@ -20,7 +20,8 @@ from pnnsat.accuracy import above_chance
 from pnnsat.config import ConfigError, load_config
 from pnnsat.data import DataError, locate
 from pnnsat.evaluation import check_sweeps, training_rows
-from pnnsat.reports import ParameterError, check_parameters, read_table
+from pnnsat.reports import ParameterError, check_parameters
+from pnnsat.tables import EXCLUDED, note_excluded, read_table
 from pnnsat.training import TrainingDiverged, TrainSpec, load_model, train
 
 BLOCK = {"physics": {}, "device": {"seed": 1, "resonance_sigma_nm": 0.08, "crosstalk_kappa": 0.05}}
@@ -95,7 +96,7 @@ def test_chance_level_model_is_flagged_and_left_out_of_figures(synthetic_cache, 
     pd.DataFrame([{"platform": "mrr", "method": "bp", "seed": s, "target": "device",
                    "delta_T_K": 0.0, "accuracy": 0.5} for s in (3, 4)]).to_csv(
         tables / "thermal_drift.csv", index=False)
-    plotting.EXCLUDED.clear()
+    EXCLUDED.clear()
     try:
         drift = read_table(tmp_path / "run", "thermal_drift")
         # the table's own columns (the learned flag used and dropped), plus the model's family
@@ -109,7 +110,7 @@ def test_chance_level_model_is_flagged_and_left_out_of_figures(synthetic_cache, 
                    for t in fig.texts)
         plt.close(fig)
     finally:
-        plotting.EXCLUDED.clear()
+        EXCLUDED.clear()
 
 
 # 2. a config layered on top must not write the paper figures --------------------------------
@@ -283,11 +284,11 @@ def test_footnote_names_only_this_figures_models(tmp_path, capsys):
     pd.DataFrame(rows).to_csv(tables / "training.csv", index=False)
     pd.DataFrame([{"platform": p, "method": "bp", "seed": 0, "accuracy": 0.1}
                   for p in ("mrr", "mzi")]).to_csv(tables / "thermal_drift.csv", index=False)
-    plotting.note_excluded("left over from an earlier figure")
+    note_excluded("left over from an earlier figure")
     check_parameters(tmp_path / "run", ["mrr"], ["bp"])  # a notebook starts: a new list
     read_table(tmp_path / "run", "thermal_drift", ["mrr"], ["bp"])
-    assert plotting.EXCLUDED == ["MRR weight bank bp seed 0 (validation 10.0 %)"]
-    plotting.EXCLUDED.clear()
+    assert EXCLUDED == ["MRR weight bank bp seed 0 (validation 10.0 %)"]
+    EXCLUDED.clear()
 
 
 def test_a_model_table_without_its_training_table_is_refused(tmp_path):

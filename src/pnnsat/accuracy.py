@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from .hardware import PhysicalSystem, SimulatedSystem
 from .platforms import PNN, Device
 
 
@@ -23,16 +24,27 @@ def features(model: PNN, x: torch.Tensor, batch_size: int = 250) -> torch.Tensor
 
 
 @torch.inference_mode()
-def head_accuracy(model: PNN, h: torch.Tensor, y: torch.Tensor, device: Device | None = None,
-                  perturbation: Any | None = None, batch_size: int = 250) -> float:
-    """Accuracy from precomputed :func:`features` ``h`` (see :func:`accuracy`). Batches of 250
-    are faster than larger ones on a CPU (the diffractive FFTs stay in cache)."""
-    model.eval()
+def measured_accuracy(system: PhysicalSystem, h: torch.Tensor, y: torch.Tensor,
+                      batch_size: int = 250) -> float:
+    """Fraction of labels ``y`` that a chip gets right: the class scores measured on ``system``
+    (:meth:`~pnnsat.hardware.PhysicalSystem.measure_network`, which counts the queries) for
+    front-end outputs ``h`` (:func:`features` of the images, model in eval mode). Every accuracy
+    of this library is this measurement, so a lab scores a model on its own chip by passing its
+    own :class:`~pnnsat.hardware.PhysicalSystem`. Batches of 250 are faster than larger ones on a
+    CPU (the diffractive FFTs stay in cache)."""
     correct = 0
     for i in range(0, len(h), batch_size):
-        pred = model.head(h[i:i + batch_size], device=device, perturbation=perturbation).argmax(1)
+        pred = system.measure_network(h[i:i + batch_size]).argmax(1)
         correct += int((pred.cpu() == y[i:i + batch_size]).sum())
     return correct / len(h)
+
+
+def head_accuracy(model: PNN, h: torch.Tensor, y: torch.Tensor, device: Device | None = None,
+                  perturbation: Any | None = None, batch_size: int = 250) -> float:
+    """Accuracy from precomputed :func:`features` ``h`` (see :func:`accuracy`), measured on the
+    simulated chip ``device`` (None: the twin) through the device interface."""
+    model.eval()
+    return measured_accuracy(SimulatedSystem(model, device, perturbation), h, y, batch_size)
 
 
 def accuracy(model: PNN, x: torch.Tensor, y: torch.Tensor, device: Device | None = None,

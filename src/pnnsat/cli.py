@@ -67,7 +67,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     """Every table of each ``--model`` in one process (a model's test features computed once).
     ``--out`` lists each model's tables in turn (the first model's, then the next's), each named
     by its file name: ``.../seed0/thermal_drift.csv``."""
-    from .evaluation import evaluate_model, write_table  # pandas: only the table commands
+    from .evaluation import evaluate_model  # torch models: only the table commands
+    from .tables import write_table
 
     sweeps = _json_option(args.sweeps, "--sweeps")
     if len(args.out) % len(args.model):
@@ -100,8 +101,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 def _cmd_sharpness(args: argparse.Namespace) -> None:
     """λmax, Hessian trace (all models) and a 2-D landscape (first model of each landscape
     method) w.r.t. Θ on the twin, on the first ``--images`` training images."""
-    from .evaluation import write_table
     from .sharpness import landscape, sharpness_rows
+    from .tables import write_table
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -123,8 +124,8 @@ def _cmd_sharpness(args: argparse.Namespace) -> None:
 
 def _cmd_rho_sweep(args: argparse.Namespace) -> None:
     """figS1: accuracy (twin, device A, fresh chips) and λmax of bp and SAT-at-each-ρ models."""
-    from .evaluation import write_table
     from .rho_sweep import rho_sweep_rows
+    from .tables import write_table
 
     fresh = _json_option(args.fresh, "--fresh")
     if args.threads:
@@ -164,9 +165,9 @@ def _cmd_feature_classifier(args: argparse.Namespace) -> None:
 
 def _cmd_evaluate_task(args: argparse.Namespace) -> None:
     """fig6: one task's metric vs ΔT for every ``--models`` model, on the twin and device A."""
-    from .evaluation import write_table
     from .multitask import evaluation as tasks
     from .multitask.training import load_feature_classifier, load_task_model
+    from .tables import write_table
 
     grid = _json_option(args.delta_T_K, "--delta-T-K")
     if not isinstance(grid, list) or not grid or not all(
@@ -192,7 +193,7 @@ def _cmd_evaluate_task(args: argparse.Namespace) -> None:
 
 
 def _cmd_gather(args: argparse.Namespace) -> None:
-    from .evaluation import concat_tables
+    from .tables import concat_tables
 
     concat_tables(args.inputs, args.out)
     print(f"wrote {args.out}")

@@ -4,11 +4,9 @@ perturbation, always on the full test split, written as tidy tables (one row per
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import pandas as pd
 import torch
 
 from .accuracy import features, head_accuracy
@@ -16,7 +14,6 @@ from .chips import model_device_a
 from .cross_device import check_spec as check_cross_device
 from .cross_device import cross_device_rows, fresh_chip_rows
 from .data import Splits
-from .paths import atomic_path
 from .platforms import PNN, Device, get_platform
 from .tables import TABLE_SWEEPS
 
@@ -161,23 +158,3 @@ def evaluate_model(model: PNN, meta: dict[str, Any], splits: Splits,
     return {t: TABLES[t][1](model, meta, splits, sweeps.get(TABLES[t][0]) if TABLES[t][0] else
                             None, h) for t in tables}
 
-
-def write_table(rows: Iterable[dict[str, Any]] | pd.DataFrame, out: str | Path) -> Path:
-    """Write a tidy CSV atomically (stable float format, so reruns are byte-identical)."""
-    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        frame.to_csv(tmp, index=False, float_format="%.6g")
-    return out
-
-
-def concat_tables(paths: Iterable[str | Path], out: str | Path) -> Path:
-    """Concatenate per-run tables into one (rows sorted for a stable file)."""
-    frames = [pd.read_csv(p) for p in paths]
-    if not frames:
-        raise ValueError("concat_tables: no input tables.")
-    frame = pd.concat(frames, ignore_index=True)
-    keys = [c for c in ("ablation", "platform", "method", "seed", "epoch", "target", "delta_T_K",
-                        "axis", "value")
-            if c in frame]
-    return write_table(frame.sort_values(keys, kind="stable").reset_index(drop=True), out)

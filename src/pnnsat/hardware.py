@@ -6,12 +6,17 @@ it for **forward measurements**:
 * :meth:`PhysicalSystem.measure_layer` — set one physical layer's controls Θ, send a batch of
   inputs, read the outputs (for MRR: the bank's detected and amplified outputs; for MZI: the port
   powers; for D2NN: the camera image behind the last mask);
-* :meth:`PhysicalSystem.measure_network` — the whole network's outputs for a batch of images.
+* :meth:`PhysicalSystem.measure_network` — the whole physical network's outputs (class scores)
+  for a batch of its inputs: the digital front-end's outputs ``model.features(x)``, which the
+  lab's computer computes and sends to the chip (modulator powers, MZI input amplitudes, the
+  D2NN's input field), with every layer programmed with its current controls.
 
 Every call counts **device queries**: samples × physical layers measured. Calls never return
-gradients; a lab plugs a real instrument in by implementing these two methods (and ``queries``) —
-the rest of the training code is unchanged. :class:`SimulatedSystem` is the implementation used
-here: the twin's physics with a :class:`~pnnsat.platforms.base.Device`'s hidden errors.
+gradients. A lab plugs a real instrument in by implementing these two methods (and ``queries``):
+in situ training measures through them, and so does every accuracy this library reports
+(:func:`pnnsat.accuracy.measured_accuracy`), so a trained model is scored on a lab's chip with
+the same code. :class:`SimulatedSystem` is the implementation used here: the twin's physics with
+a :class:`~pnnsat.platforms.base.Device`'s hidden errors (or none: the ideal twin).
 """
 
 from __future__ import annotations
@@ -35,16 +40,20 @@ class PhysicalSystem(Protocol):
         ``inputs`` (batch first, the layer's input units) and return the measured outputs."""
         ...
 
-    def measure_network(self, x: torch.Tensor) -> torch.Tensor:
-        """Outputs (class scores) of the whole network for images ``x`` at the current controls."""
+    def measure_network(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Outputs (class scores) of the whole physical network, every layer at its current
+        controls, for ``inputs`` (batch first): the digital front-end's outputs
+        ``model.features(x)`` for images ``x``."""
         ...
 
 
 class SimulatedSystem:
-    """A simulated chip: the model's physics with ``device``'s hidden errors, under an optional
-    fixed ``perturbation`` (e.g. the lab's temperature). Implements :class:`PhysicalSystem`."""
+    """A simulated chip: the model's physics with ``device``'s hidden errors (None: the ideal
+    twin, a chip without errors), under an optional fixed ``perturbation`` (e.g. the lab's
+    temperature). Implements :class:`PhysicalSystem`."""
 
-    def __init__(self, model: PNN, device: Device, perturbation: Any | None = None) -> None:
+    def __init__(self, model: PNN, device: Device | None,
+                 perturbation: Any | None = None) -> None:
         self._model = model
         self._layers = model.physical_layers()
         self._device = device
@@ -61,11 +70,12 @@ class SimulatedSystem:
         # ``__call__``: hooks that in situ methods put on the twin must not fire on the device).
         programmed, layer.theta.data = layer.theta.data, theta.detach()
         try:
-            return layer.forward(inputs.detach(), self._device.for_layer(name), self._perturbation)
+            errors = self._device.for_layer(name) if self._device is not None else None
+            return layer.forward(inputs.detach(), errors, self._perturbation)
         finally:
             layer.theta.data = programmed
 
     @torch.no_grad()
-    def measure_network(self, x: torch.Tensor) -> torch.Tensor:
-        self.queries += int(x.shape[0]) * len(self._layers)
-        return self._model(x, device=self._device, perturbation=self._perturbation)
+    def measure_network(self, inputs: torch.Tensor) -> torch.Tensor:
+        self.queries += int(inputs.shape[0]) * len(self._layers)
+        return self._model.head(inputs, device=self._device, perturbation=self._perturbation)

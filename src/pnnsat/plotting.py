@@ -15,6 +15,7 @@ import pandas as pd
 from .methods import METHODS
 from .paths import atomic_path, resolve
 from .platforms import DISPLAY
+from .tables import EXCLUDED
 
 FAMILY_LINESTYLE = {"in silico": "-", "in situ": "--"}
 #: curve plots draw the 95 % band of these methods only (the paper's comparison); seven
@@ -113,17 +114,6 @@ def panel_letters(axes: Sequence[plt.Axes]) -> None:
     for i, ax in enumerate(axes):
         ax.text(-0.14, 1.04, f"({chr(ord('a') + i)})", transform=ax.transAxes,
                 fontweight="bold", fontsize=9, va="bottom", ha="left")
-
-
-#: models this process's tables left out because they did not learn (see reports.read_table);
-#: save_figure prints them under the figure.
-EXCLUDED: list[str] = []
-
-
-def note_excluded(description: str) -> None:
-    """Record (once) a model left out of this figure, e.g. "MZI nat seed 0 (val. 11 %)"."""
-    if description not in EXCLUDED:
-        EXCLUDED.append(description)
 
 
 def save_figure(fig: plt.Figure, name: str, figures_dir: str | Path = "figures") -> list[Path]:

@@ -23,10 +23,10 @@ import torch.nn.functional as F
 from tqdm import tqdm  # jobs run in a terminal; tqdm.auto warns in kernels without ipywidgets
 
 from . import __version__
-from .accuracy import above_chance, accuracy
+from .accuracy import above_chance, features, head_accuracy, measured_accuracy
 from .chips import device_a, device_a_seed
 from .data import Splits, load_splits
-from .hardware import PhysicalSystem, SimulatedSystem
+from .hardware import SimulatedSystem
 from .methods import TrainingContext, build_method
 from .numerics import verify as verify_numerics
 from .paths import atomic_path
@@ -135,20 +135,6 @@ def _converged(best: Mapping[str, Any], epochs_done: int, patience: int | None) 
     return bool(best) and bool(patience) and epochs_done - best["epoch"] >= patience
 
 
-@torch.no_grad()
-def measured_accuracy(model: PNN, system: PhysicalSystem, x: torch.Tensor, y: torch.Tensor,
-                      batch_size: int = 250) -> float:
-    """Accuracy of ``model`` (eval mode) measured on ``system`` (device A in situ): the whole
-    network's outputs through :meth:`PhysicalSystem.measure_network`, which counts the queries."""
-    model.eval()
-    param = next(model.parameters())
-    correct = 0
-    for i in range(0, len(x), batch_size):
-        scores = system.measure_network(x[i:i + batch_size].to(param.device))
-        correct += int((scores.argmax(1).cpu() == y[i:i + batch_size]).sum())
-    return correct / len(x)
-
-
 def _epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
 
@@ -236,9 +222,10 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
             total_loss += result.loss * len(idx)
             correct += int((result.outputs.argmax(1) == y).sum())
         seconds = time.perf_counter() - epoch_start
-        val_twin = accuracy(model, splits.val_x, splits.val_y)
+        h_val = features(model, splits.val_x)  # the digital front-end, once for both
+        val_twin = head_accuracy(model, h_val, splits.val_y)
         val_target = (val_twin if system is None else
-                      measured_accuracy(model, system, splits.val_x, splits.val_y))
+                      measured_accuracy(system, h_val, splits.val_y))
         history.append({
             "epoch": epoch + 1,
             "train_loss": total_loss / len(order),

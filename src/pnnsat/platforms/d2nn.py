@@ -207,14 +207,16 @@ class DiffractiveStack(PhysicalLayer):
     def h(self, z_um: float, wavelength_um: float) -> torch.Tensor:
         """Cached transfer function for one gap z at one wavelength, divided by n² (for
         ``propagate(..., prescaled=True)``). The cache is bounded: NAT draws new gap errors every
-        step, so old entries are dropped."""
+        step, so old entries are dropped. Entries are ordinary tensors even when first asked for
+        under ``torch.inference_mode`` (an evaluation), so that later training can use them."""
         key = (round(float(z_um), 9), round(float(wavelength_um), 12), str(self.theta.device))
         if key not in self._h_cache:
             if len(self._h_cache) >= 64:
                 self._h_cache.clear()
             n = self.physics.grid
-            self._h_cache[key] = transfer_function(n, self.physics.pixel_um, wavelength_um, z_um,
-                                                   self.theta.device) / n**2
+            with torch.inference_mode(False):
+                self._h_cache[key] = transfer_function(n, self.physics.pixel_um, wavelength_um,
+                                                       z_um, self.theta.device) / n**2
         return self._h_cache[key]
 
     def mask_phases(self, errors: LayerErrors | None = None,
