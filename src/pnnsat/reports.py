@@ -3,6 +3,7 @@ these only read ``results/<run>/tables/*.csv``)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +11,8 @@ import pandas as pd
 
 from .methods import METHODS
 from .paths import resolve
-from .plotting import EXCLUDED, PLATFORM_LABELS, SIGMA_LABELS, mean_ci95, note_excluded
-
-#: columns that name one trained model in every table
-MODEL_KEYS = ["platform", "method", "seed"]
+from .plotting import SIGMA_LABELS, mean_ci95, t975
+from .tables import EXCLUDED
 
 
 class ParameterError(ValueError):
@@ -47,99 +46,82 @@ def check_parameters(results_dir: str | Path, platforms: list[str],
                              "results_dir to a finished run, e.g. 'results/full'.")
 
 
-def read_table(results_dir: str | Path, name: str, platforms: list[str] | None = None,
-               methods: list[str] | None = None) -> pd.DataFrame:
-    """``results/<run>/tables/<name>.csv`` for ``platforms`` and ``methods`` (None: all), without
-    the rows of models that did not learn.
-
-    A model did not learn when its validation accuracy on what it trained on is chance level
-    (``learned`` in ``training.csv``, or in the table itself for models outside the method
-    matrix, such as the ρ sweep's). Each one left out is printed and recorded for the figure's
-    footnote (:func:`pnnsat.plotting.note_excluded`): a broken model never reads as a result.
-    Rows of the method matrix's and the ablations' models also gain their model's training
-    ``family`` (in silico / in situ) from the training table.
-    """
-    tables = resolve(results_dir) / "tables"
-    path = tables / f"{name}.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist: run the pipeline for {results_dir} "
-                                "first (see the README), or point results_dir at a finished run.")
-    frame = pd.read_csv(path)
-    if platforms is not None and "platform" in frame:
-        frame = frame[frame.platform.isin(platforms)]
-    if methods is not None and "method" in frame:
-        frame = frame[frame.method.isin(methods)]
-    columns = list(frame.columns)
-    # an ablation's models have their own training table (keyed by the ablation too)
-    keys = MODEL_KEYS + (["ablation"] if "ablation" in frame else [])
-    flags = tables / ("ablation_training.csv" if "ablation" in frame else "training.csv")
-    if "learned" not in frame and set(MODEL_KEYS) <= set(frame.columns) and not flags.is_file():
-        # without it a model that did not learn could reach a figure unnoticed
-        raise FileNotFoundError(f"{flags} does not exist: {path.name}'s models need their "
-                                "training table (learned flags, families); run the pipeline "
-                                f"for {results_dir} to the end, or list it among the figure's "
-                                "inputs.")
-    if "learned" not in frame and flags.is_file():
-        training = pd.read_csv(flags)
-        if "learned" in training and set(keys) <= set(frame.columns):
-            extra = [c for c in ("learned", "val_accuracy_target", "family")
-                     if c not in frame and c in training]
-            frame = frame.merge(training[keys + extra], on=keys, how="left")
-            frame["learned"] = frame["learned"].fillna(True)
-            if "family" in extra:  # kept: the model's training family, for hardware_accuracy
-                columns.append("family")
-    if "learned" not in frame:  # tables from before the flag existed: every model counts
-        return frame
-    bad = frame[~frame["learned"].astype(bool)]
-    keys = [k for k in MODEL_KEYS + ["rho", "ablation"] if k in bad]
-    for _, row in bad.drop_duplicates(keys).iterrows():
-        what = (f"{PLATFORM_LABELS.get(row.platform, row.platform)} {row.method}"
-                + (f" ({row.ablation})" if "ablation" in keys else "")
-                + (f" (ρ = {row.rho:g})" if "rho" in keys else "") + f" seed {row.seed}")
-        if "val_accuracy_target" in row and pd.notna(row.val_accuracy_target):
-            what += f" (validation {100 * row.val_accuracy_target:.1f} %)"
-        if what not in EXCLUDED:  # once per figure, however many tables name it
-            print(f"left out of this figure, did not learn: {what}")
-            note_excluded(what)
-    return frame.loc[frame["learned"].astype(bool), columns].reset_index(drop=True)
-
-
 def _family(rows: pd.DataFrame) -> str:
     """The training family (in silico / in situ) of one method's rows, as ``training.csv``
     records it for every model (one value per method)."""
     if "family" not in rows or rows.family.nunique() != 1:
         raise ValueError("rows need one training family (column `family`, from training.csv): "
-                         "read the table with reports.read_table, next to its training.csv.")
+                         "read the table with pnnsat.tables.read_table, next to its training.csv.")
     return str(rows.family.iloc[0])
 
 
+#: the widest 95 % half-width (points) that issue-level conclusions accept: ``seeds_for`` says
+#: how many training seeds would reach it
+TARGET_HALF_WIDTH = 5.0
+
+
+def seeds_for(sd: float, half_width: float = TARGET_HALF_WIDTH, most: int = 1000) -> float:
+    """The number of training seeds n whose 95 % t-interval over seed means, t₀.₉₇₅(n−1)·sd/√n,
+    is at most ``half_width`` for a spread ``sd`` of the seed means (points): the seeds a
+    headline number needs. NaN where the spread is unknown (one seed); ``most`` + 1 beyond it."""
+    if not np.isfinite(sd):
+        return math.nan
+    for n in range(2, most + 1):
+        if t975(n - 1) * sd / math.sqrt(n) <= half_width:
+            return float(n)
+    return float(most + 1)
+
+
 def hardware_accuracy(device_a: pd.DataFrame, fresh: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Accuracy on hardware per platform and method (%, mean, 95 % half-width, ``n`` values).
+    """Accuracy on hardware per platform and method (%): mean and 95 % t-interval over training
+    seeds, the seeds' spread ``sd`` and the seeds that would give an interval of ±5 points
+    (:func:`seeds_for`).
 
     ``device_a``: rows of device A (one per seed) with the model's ``family`` (as
-    :func:`read_table` returns them, from ``training.csv``); ``fresh``: rows of the fresh chips
-    of the same design (one per seed and chip) at the same conditions. An in situ method is
-    scored on device A, the chip it trained on, over seeds. An offline method never sees a chip,
-    so its score is over every (seed, chip) pair of device A and the fresh chips: a model that
-    only works on one lucky chip does not read as robust."""
+    :func:`pnnsat.tables.read_table` returns them, from ``training.csv``); ``fresh``: rows of
+    the fresh chips of the same design (one per seed and chip) at the same conditions. An in
+    situ method is scored on device A, the chip it trained on, over seeds. An offline method
+    never sees a chip, so each seed's model is scored by its mean over device A and the fresh
+    chips (a model that only works on one lucky chip does not read as robust), and the interval
+    is over those seed means: the chips of one seed share its model, so they are not independent
+    samples of the method (an interval over every (seed, chip) pair would be too narrow).
+    Columns: ``pct``, ``ci95`` (half-width), ``seeds``, ``chips`` (per seed), ``n`` (seeds ×
+    chips measured), ``sd`` (of the seed means), ``seeds_for_5``."""
     fresh = fresh if fresh is not None else device_a.iloc[0:0]
     rows = []
     for (platform, method), group in device_a.groupby(["platform", "method"], sort=False):
-        values = group.accuracy.to_numpy() * 100
         family = _family(group)
+        values = group[["seed", "accuracy"]]
         if family == "in silico":
             more = fresh[(fresh.platform == platform) & (fresh.method == method)]
-            values = np.concatenate([values, more.accuracy.to_numpy() * 100])
-        mean, half = mean_ci95(values)
+            values = pd.concat([values, more[["seed", "accuracy"]]], ignore_index=True)
+        per_seed = values.groupby("seed").accuracy
+        means = per_seed.mean().to_numpy() * 100
+        mean, half = mean_ci95(means)
+        sd = float(np.std(means, ddof=1)) if len(means) > 1 else math.nan
         rows.append({"platform": platform, "method": method, "family": family, "pct": mean,
-                     "ci95": half, "n": len(values)})
-    return pd.DataFrame(rows, columns=["platform", "method", "family", "pct", "ci95", "n"])
+                     "ci95": half, "seeds": len(means), "chips": int(per_seed.size().max()),
+                     "n": len(values), "sd": sd, "seeds_for_5": seeds_for(sd)})
+    return pd.DataFrame(rows, columns=["platform", "method", "family", "pct", "ci95", "seeds",
+                                       "chips", "n", "sd", "seeds_for_5"])
+
+
+def drift_accuracy(thermal_drift: pd.DataFrame, fresh_chips: pd.DataFrame,
+                   delta_T_K: float) -> pd.DataFrame:
+    """:func:`hardware_accuracy` at temperature change ``delta_T_K`` (K): device A's rows of
+    ``thermal_drift`` there, with the fresh chips that ``fresh_chips`` measured at that ΔT (none
+    if it did not: then offline methods are read on device A alone)."""
+    on_a = thermal_drift[(thermal_drift.target == "device")
+                         & (thermal_drift.delta_T_K == delta_T_K)]
+    chips = fresh_chips[(fresh_chips.axis == "delta_T_K") & (fresh_chips.value == delta_T_K)]
+    return hardware_accuracy(on_a, chips)
 
 
 def method_matrix(thermal_drift: pd.DataFrame, training: pd.DataFrame,
                   fresh_chips: pd.DataFrame | None = None) -> pd.DataFrame:
     """The offline-vs-online table: per platform and method, accuracy on hardware at nominal
-    conditions (ΔT = 0; :func:`hardware_accuracy` with the nominal rows of ``fresh_chips``), on
+    conditions (ΔT = 0; :func:`hardware_accuracy` with the nominal rows of ``fresh_chips``: mean
+    and 95 % half-width over seeds, the seeds' spread, the seeds a ±5-point interval needs), on
     device A alone and on the twin (mean and 95 % half-width over seeds, in %), training wall time
     (s, mean over seeds) and device queries (samples × physical layers, mean over seeds). Methods
     come in registry order (in silico first)."""
@@ -160,6 +142,7 @@ def method_matrix(thermal_drift: pd.DataFrame, training: pd.DataFrame,
         hw = hardware.loc[(platform, method)]
         rows.append({"platform": platform, "method": method, "family": _family(cost),
                      "device_pct": hw.pct, "device_ci95": hw.ci95, "n": int(hw.n),
+                     "chips": int(hw.chips), "device_sd": hw.sd, "seeds_for_5": hw.seeds_for_5,
                      "device_a_pct": a_mean, "device_a_ci95": a_half,
                      "twin_pct": t_mean, "twin_ci95": t_half, "seeds": len(on_a),
                      "wall_time_s": cost.wall_time_s.mean(),
@@ -198,3 +181,8 @@ def interval_text(pct: float, ci95: float) -> str:
     """``mean ± half-width`` (%), or ``mean (one value)`` where no interval exists."""
     return f"{pct:.1f} (one value)" if np.isnan(ci95) else f"{pct:.1f} ± {ci95:.1f}"
 
+
+def seeds_text(n: float) -> str:
+    """A seed count from :func:`seeds_for` as text: the integer, or "–" where the spread is
+    unknown (one seed)."""
+    return "–" if np.isnan(n) else f"{n:.0f}"
