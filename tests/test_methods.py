@@ -25,6 +25,13 @@ SMALL = {  # small but complete platform blocks (fast tests)
 PLATFORMS = list(SMALL)
 
 
+def test_every_registered_platform_has_a_small_block_here():
+    """A new platform in the registry is tested by every method test below, or this fails."""
+    from pnnsat.platforms import PLATFORMS as REGISTERED
+
+    assert set(SMALL) == set(REGISTERED), "add a small block for the new platform to SMALL"
+
+
 def setup(platform: str, seed: int = 0):
     torch.manual_seed(seed)
     model = get_platform(platform).build_model(SMALL[platform])
