@@ -66,3 +66,18 @@ def test_evaluate_labels_every_row_and_rejects_a_bad_label(synthetic_cache, tmp_
     bad = run("evaluate", "--model", str(model), "--data", str(synthetic_cache), "--sweeps",
               sweeps, "--out", str(tmp_path / "x" / "thermal_drift.csv"), "--label", "readout")
     assert bad.returncode == 2 and "KEY=VALUE" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_gather_concatenates_sorted_and_never_imports_torch(tmp_path):
+    """`pnnsat gather` (one job per table) starts without torch: a second or more saved per job."""
+    (tmp_path / "b.csv").write_text("platform,method,seed,accuracy\nmrr,sat,1,0.5\n")
+    (tmp_path / "a.csv").write_text("platform,method,seed,accuracy\nmrr,bp,0,0.25\n")
+    out = tmp_path / "all.csv"
+    code = ("import sys; from pnnsat.cli import main; "
+            f"rc = main(['gather', '--out', {str(out)!r}, {str(tmp_path / 'b.csv')!r}, "
+            f"{str(tmp_path / 'a.csv')!r}]); print(rc, 'torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPO)
+    assert result.stdout.split()[-2:] == ["0", "False"], result.stderr
+    assert out.read_text().splitlines() == ["platform,method,seed,accuracy", "mrr,bp,0,0.25",
+                                            "mrr,sat,1,0.5"]

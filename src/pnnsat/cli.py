@@ -1,7 +1,8 @@
 """Command-line entry points used by the Snakefile rules (``python -m pnnsat <command>``).
 
 Every command validates its input and fails with one line naming what is wrong and what to do;
-outputs are written atomically, so an interrupted command leaves no half-written file.
+outputs are written atomically, so an interrupted command leaves no half-written file. Each
+command imports what it needs: ``gather`` (one job per table) never imports torch.
 """
 
 from __future__ import annotations
@@ -13,13 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from .allocator import retain_freed_memory
 from .config import ConfigError
-from .data import DataError, build_cache, load_splits
 from .numerics import verify as verify_numerics
-from .training import TrainSpec, load_model, resolve_torch_device, train_seeds
 
 
 def positive_int(text: str) -> int:
@@ -42,12 +39,16 @@ def _json_option(text: str, flag: str) -> Any:
 
 
 def _cmd_data(args: argparse.Namespace) -> None:
+    from .data import build_cache
+
     out = build_cache(args.dataset, args.out, args.validation_size, args.split_seed, args.data_dir)
     print(f"wrote {out}")
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
     """One model (the spec's seed, one ``--out``) or one per ``--seeds`` (one ``--out`` each)."""
+    from .training import TrainSpec, train_seeds
+
     values = _json_option(args.spec, "--spec")
     seeds = args.seeds if args.seeds is not None else [values.get("seed")]
     if len(seeds) != len(args.out):
@@ -67,8 +68,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     """Every table of each ``--model`` in one process (a model's test features computed once).
     ``--out`` lists each model's tables in turn (the first model's, then the next's), each named
     by its file name: ``.../seed0/thermal_drift.csv``."""
-    from .evaluation import evaluate_model  # torch models: only the table commands
+    import torch
+
+    from .data import load_splits
+    from .evaluation import evaluate_model
     from .tables import write_table
+    from .training import load_model, resolve_torch_device
 
     sweeps = _json_option(args.sweeps, "--sweeps")
     if len(args.out) % len(args.model):
@@ -101,8 +106,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 def _cmd_sharpness(args: argparse.Namespace) -> None:
     """λmax, Hessian trace (all models) and a 2-D landscape (first model of each landscape
     method) w.r.t. Θ on the twin, on the first ``--images`` training images."""
+    import torch
+
+    from .data import load_splits
     from .sharpness import landscape, sharpness_rows
     from .tables import write_table
+    from .training import load_model
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -124,8 +133,12 @@ def _cmd_sharpness(args: argparse.Namespace) -> None:
 
 def _cmd_rho_sweep(args: argparse.Namespace) -> None:
     """figS1: accuracy (twin, device A, fresh chips) and λmax of bp and SAT-at-each-ρ models."""
+    import torch
+
+    from .data import load_splits
     from .rho_sweep import rho_sweep_rows
     from .tables import write_table
+    from .training import load_model
 
     fresh = _json_option(args.fresh, "--fresh")
     if args.threads:
@@ -165,9 +178,13 @@ def _cmd_feature_classifier(args: argparse.Namespace) -> None:
 
 def _cmd_evaluate_task(args: argparse.Namespace) -> None:
     """fig6: one task's metric vs ΔT for every ``--models`` model, on the twin and device A."""
+    import torch
+
+    from .data import load_splits
     from .multitask import evaluation as tasks
     from .multitask.training import load_feature_classifier, load_task_model
     from .tables import write_table
+    from .training import load_model
 
     grid = _json_option(args.delta_T_K, "--delta-T-K")
     if not isinstance(grid, list) or not grid or not all(
@@ -308,7 +325,7 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gather", help="concatenate tidy tables")
     g.add_argument("--out", required=True)
     g.add_argument("inputs", nargs="+")
-    g.set_defaults(func=_cmd_gather)
+    g.set_defaults(func=_cmd_gather, uses_torch=False)
     return p
 
 
@@ -316,9 +333,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     retain_freed_memory()  # no page faults on every step's temporaries; results unchanged
     try:
-        verify_numerics()  # the pinned kernels (pnnsat.numerics), or one line saying why not
+        if getattr(args, "uses_torch", True):
+            verify_numerics()  # the pinned kernels (pnnsat.numerics), or one line saying why not
         args.func(args)
-    except (ConfigError, DataError, ValueError, KeyError, RuntimeError, FileNotFoundError) as err:
+    # (pnnsat.data.DataError is a RuntimeError)
+    except (ConfigError, ValueError, KeyError, RuntimeError, FileNotFoundError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"pnnsat {args.command}: error: {message}", file=sys.stderr)
         return 2
