@@ -37,7 +37,7 @@ lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks notebooks
 
 test: quick lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 	$(MAKE) check-cpu-levels
 
 # The quick DAG as on an older CPU (ISA-dispatch variables of ATen, oneDNN, MKL, glibc, numpy):

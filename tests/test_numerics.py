@@ -50,8 +50,10 @@ def test_each_level_sets_its_kernels_in_a_fresh_process(level):
 
 
 def test_unknown_level_is_one_line_from_the_cli(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "pnnsat", "gather", "--out", str(tmp_path / "x"),
-                          str(tmp_path / "y.csv")], capture_output=True, text=True,
+    # a command that computes with torch (gather does not, and does not check the level)
+    out = subprocess.run([sys.executable, "-m", "pnnsat", "data", "--dataset", "mnist", "--out",
+                          str(tmp_path / "x.pt"), "--validation-size", "10", "--split-seed", "0",
+                          "--data-dir", str(tmp_path)], capture_output=True, text=True,
                          env=clean_env(PNNSAT_NUMERICS="fastest"), cwd=REPO)
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()

@@ -63,15 +63,15 @@ def interrupted_on_call(n, fn):
 def test_interrupted_training_resumes_to_the_same_model(synthetic_cache, tmp_path, monkeypatch,
                                                         method):
     full = train(spec(method, epochs=2), synthetic_cache, tmp_path / "full.pt", progress=False)
-    original = training.accuracy
+    original = training.head_accuracy
     # the twin's validation runs once per epoch (in situ, device A's is then measured through
     # the system): call 2 is the end of the second epoch
-    monkeypatch.setattr(training, "accuracy", interrupted_on_call(2, original))
+    monkeypatch.setattr(training, "head_accuracy", interrupted_on_call(2, original))
     with pytest.raises(KeyboardInterrupt):
         train(spec(method, epochs=2), synthetic_cache, tmp_path / "resumed.pt", progress=False)
     assert not (tmp_path / "resumed.pt").exists()  # no half-written result
     assert (tmp_path / "resumed.pt.partial").exists()
-    monkeypatch.setattr(training, "accuracy", original)
+    monkeypatch.setattr(training, "head_accuracy", original)
     meta = train(spec(method, epochs=2), synthetic_cache, tmp_path / "resumed.pt", progress=False)
     assert len(meta["history"]) == 2
     assert meta["device_queries"] == full["device_queries"]
@@ -116,14 +116,14 @@ def test_seeds_finished_before_an_interruption_are_restored_not_retrained(
         synthetic_cache, tmp_path, monkeypatch):
     specs = [dataclasses.replace(spec("bp", epochs=1), seed=s) for s in (5, 6)]
     outs = [tmp_path / "s5.pt", tmp_path / "s6.pt"]
-    original = training.accuracy
+    original = training.head_accuracy
     # one epoch per seed: the second validation is the end of the second seed's training
-    monkeypatch.setattr(training, "accuracy", interrupted_on_call(2, original))
+    monkeypatch.setattr(training, "head_accuracy", interrupted_on_call(2, original))
     with pytest.raises(KeyboardInterrupt):
         train_seeds(specs, synthetic_cache, outs, progress=False)
     first = torch.load(outs[0])
     outs[0].unlink()  # what Snakemake does to the outputs of an unfinished job
-    monkeypatch.setattr(training, "accuracy", original)
+    monkeypatch.setattr(training, "head_accuracy", original)
     steps = {"n": 0}
     monkeypatch.setattr(training, "_epoch_order",
                         lambda *a, _f=training._epoch_order: steps.__setitem__("n", steps["n"] + 1)
@@ -137,9 +137,10 @@ def test_seeds_finished_before_an_interruption_are_restored_not_retrained(
 
 
 def scripted_validation(monkeypatch, values):
-    """training.accuracy returns ``values`` in turn (one per epoch: bp validates on the twin)."""
+    """training.head_accuracy returns ``values`` in turn (one per epoch: bp validates on the
+    twin)."""
     it = iter(values)
-    monkeypatch.setattr(training, "accuracy", lambda *a, **k: next(it))
+    monkeypatch.setattr(training, "head_accuracy", lambda *a, **k: next(it))
 
 
 def test_early_stopping_stops_after_patience_and_keeps_the_best_epoch(synthetic_cache, tmp_path,
