@@ -1,7 +1,8 @@
 # The two commands of the README:
 #   make figures   set up .venv and the data, then regenerate every figure (snakemake -j4, full config)
 #   make test      set up, run the quick DAG, then pytest (unit tests + nbval on the figure notebooks),
-#                  then the quick DAG again as on an older CPU, whose tables must be identical
+#                  then one quick-DAG model per platform again as on an older CPU, whose tables
+#                  must be identical
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SNAKEMAKE := $(VENV)/bin/snakemake
@@ -40,8 +41,9 @@ test: quick lint
 	$(PY) -m pytest -n auto --dist loadfile
 	$(MAKE) check-cpu-levels
 
-# The quick DAG as on an older CPU (ISA-dispatch variables of ATen, oneDNN, MKL, glibc, numpy):
-# its tables must equal results/quick's, so the nbval references hold on other CPUs too.
+# Quick-DAG models trained and evaluated as on an older CPU (ISA-dispatch variables of ATen,
+# oneDNN, MKL, glibc, numpy): their tables must equal results/quick's, so the nbval references hold
+# on other CPUs too. One model per platform; `$(PY) tests/cpu_levels.py --models all` for all 21.
 check-cpu-levels: quick
 	$(PY) tests/cpu_levels.py
 
