@@ -243,7 +243,7 @@ def test_dat_warm_up_steps_like_pat_while_fitting_its_predictors(platform):
     warm, method = train("dat", {"lr": 1e-2, "warmup_epochs": 1}, 2)  # 1 epoch = 2 steps
     assert_same_parameters(warm, pat)  # PAT's gradients during the warm-up ...
     fitted = [p for sepn in method.sepns.values() for p in sepn.parameters()]
-    assert any(float(p.abs().max()) > 0 for p in fitted)  # ... while the SEPNs are fitted
+    assert any(float(p.detach().abs().max()) > 0 for p in fitted)  # ... while the SEPNs are fitted
     assert not method.warming_up
     cold, _ = train("dat", {"lr": 1e-2}, 2)
     with pytest.raises(AssertionError):
