@@ -10,8 +10,9 @@ Reports, per platform and all measured in this one run:
    in situ methods also pay for the simulated device's forward passes);
 2. evaluation of the test split on the twin and on a device;
 3. K devices evaluated one at a time vs with the front-end features computed once and shared
-   (what the evaluation tables do), and the D2NN optics of K chips stacked in one batched FFT
-   vs one call per chip;
+   (what the evaluation tables do); the shared run with each chip's physics (U, ring weights)
+   built for every batch vs once per chip (``fixed_controls``); and the D2NN optics of K chips
+   stacked in one batched FFT vs one call per chip;
 4. growth with size: MZI mesh vs the complex matmul it implements (N), the diffractive stack vs
    its bare FFTs (grid), and the bp step time per image vs batch size;
 5. per platform, a fresh training process under glibc's default allocator policy and with
@@ -88,8 +89,10 @@ def time_eval(platform: str, block: dict, n: int = 10_000) -> tuple[float, float
     return out[0], out[1]
 
 
-def time_devices(platform: str, block: dict, k: int, n: int) -> tuple[float, float]:
-    """K devices on ``n`` images: each from the images (one at a time) vs from shared features."""
+def time_devices(platform: str, block: dict, k: int, n: int) -> tuple[float, float, float]:
+    """K devices on ``n`` images: each from the images (one at a time) vs from shared features
+    (what the tables do), and the shared-features run with each chip's physics built for every
+    batch (no :func:`~pnnsat.platforms.base.fixed_controls`, as before it existed)."""
     spec = TrainSpec(platform=platform, method="bp", seed=0, platform_config=block, epochs=1)
     model = build_model(spec).eval()
     devices = [PLATFORMS[platform].sample_device(model, 100 + i, block) for i in range(k)]
@@ -102,7 +105,15 @@ def time_devices(platform: str, block: dict, k: int, n: int) -> tuple[float, flo
     h = features(model, x)
     for dev in devices:
         head_accuracy(model, h, y, dev)
-    return one_by_one, time.perf_counter() - start
+    shared = time.perf_counter() - start
+    start = time.perf_counter()
+    h = features(model, x)
+    with torch.inference_mode():
+        for dev in devices:
+            system = SimulatedSystem(model, dev)
+            for i in range(0, n, 250):
+                system.measure_network(h[i:i + 250]).argmax(1)
+    return one_by_one, shared, time.perf_counter() - start
 
 
 def stacked_chip_fft(k: int, batch: int = 250, n: int = 64) -> tuple[float, float]:
@@ -294,13 +305,17 @@ def main() -> None:
             twin, dev = time_eval(platform, block, 2000 if args.quick else 10_000)
             print(f"{platform:<8} {twin:>9.3f} {dev:>11.3f} {dev / twin:>6.2f}")
 
-        k, n = (2, 500) if args.quick else (8, 2000)
+    k, n = (2, 500) if args.quick else (8, 2000)
     if 3 in args.sections:
-        print(f"\n3. {k} devices on {n} images: one at a time vs shared front-end features")
-        print(f"{'platform':<8} {'one by one (s)':>15} {'shared (s)':>11} {'speed-up':>9}")
+        print(f"\n3. {k} devices on {n} images: one at a time from the images vs shared "
+              "front-end features; the physics of a chip (U, ring weights) built for every "
+              "batch of 250 vs once per chip (fixed_controls, the default)")
+        print(f"{'platform':<8} {'one by one (s)':>15} {'shared (s)':>11} {'speed-up':>9} "
+              f"{'shared, per batch (s)':>22} {'per batch/kept':>15}")
         for platform, block in config["platforms"].items():
-            one, shared = time_devices(platform, block, k, n)
-            print(f"{platform:<8} {one:>15.3f} {shared:>11.3f} {one / shared:>9.1f}")
+            one, shared, per_batch = time_devices(platform, block, k, n)
+            print(f"{platform:<8} {one:>15.3f} {shared:>11.3f} {one / shared:>9.1f} "
+                  f"{per_batch:>22.3f} {per_batch / shared:>15.2f}")
         one, stacked = stacked_chip_fft(k)
         print(f"D2NN optics of {k} chips, one propagation of 250 fields: one call per chip "
               f"{1e3 * one:.1f} ms, stacked in one batched FFT {1e3 * stacked:.1f} ms "

@@ -92,3 +92,24 @@ def test_every_registered_platform_and_method_carries_its_display_metadata():
     assert len({row.marker for row in DISPLAY.values()}) == len(DISPLAY)
     assert all(row.family in FAMILIES for row in METHODS.values())
     assert len({row.colour for row in METHODS.values()}) == len(METHODS)
+
+
+def test_registries_resolve_every_row_and_the_figure_modules_start_without_torch():
+    """Registry rows name their classes and modules (imported on first use): every row must
+    resolve, to a platform of that id and a Method class; the modules the figures' notebooks
+    import (plotting, reports, tables) must not import torch (~2.5 s per notebook)."""
+    import subprocess
+    import sys
+
+    from pnnsat.methods import Method
+
+    assert all(PLATFORMS[name].name == name for name in PLATFORMS)
+    assert all(issubclass(row.build, Method) for row in METHODS.values())
+    code = ("import sys; import pnnsat.plotting, pnnsat.reports, pnnsat.tables; "
+            "from pnnsat.methods import METHODS; from pnnsat.platforms import DISPLAY, PLATFORMS; "
+            "print(len(METHODS), len(DISPLAY), list(PLATFORMS), 'torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPO)
+    assert result.stdout.split()[-1] == "False", result.stdout + result.stderr
+    with pytest.raises(KeyError):
+        PLATFORMS["photonic-crystal"]

@@ -11,6 +11,7 @@ import torch
 
 from .hardware import PhysicalSystem, SimulatedSystem
 from .platforms import PNN, Device
+from .platforms.base import fixed_controls
 
 
 @torch.inference_mode()
@@ -33,9 +34,10 @@ def measured_accuracy(system: PhysicalSystem, h: torch.Tensor, y: torch.Tensor,
     own :class:`~pnnsat.hardware.PhysicalSystem`. Batches of 250 are faster than larger ones on a
     CPU (the diffractive FFTs stay in cache)."""
     correct = 0
-    for i in range(0, len(h), batch_size):
-        pred = system.measure_network(h[i:i + batch_size]).argmax(1)
-        correct += int((pred.cpu() == y[i:i + batch_size]).sum())
+    with fixed_controls():  # the chip's settings hold for every batch: U, ring weights built once
+        for i in range(0, len(h), batch_size):
+            pred = system.measure_network(h[i:i + batch_size]).argmax(1)
+            correct += int((pred.cpu() == y[i:i + batch_size]).sum())
     return correct / len(h)
 
 

@@ -1,15 +1,22 @@
 """Platform registry: one row per PNN type — the platform (its model, fabrication and
 perturbation classes, in its own module) and how figures show it. A fourth platform is its
-module plus one row here (and its config block); figures read its labels from here."""
+module plus one row here (and its config block); figures read its labels from here.
+
+Importing this package does not import torch: each platform's module is imported when the
+platform is first looked up in ``PLATFORMS``, so the figures' notebooks, which read only
+``DISPLAY``, start without torch's ~2.5 s import. ``PNN``, ``Device``, ``PhysicalLayer``,
+``Platform`` and ``sample_device`` are imported from ``.base`` on first access.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from .base import PNN, Device, PhysicalLayer, Platform, sample_device
-from .d2nn import PLATFORM as D2NN
-from .mrr import PLATFORM as MRR
-from .mzi import PLATFORM as MZI
+if TYPE_CHECKING:
+    from .base import Platform
 
 
 @dataclass(frozen=True)
@@ -25,7 +32,27 @@ class PlatformDisplay:
     field_labels: dict[str, str] = field(default_factory=dict)
 
 
-PLATFORMS: dict[str, Platform] = {p.name: p for p in (MRR, MZI, D2NN)}
+class PlatformRegistry(Mapping):
+    """Platform id -> its :class:`Platform` (the ``PLATFORM`` of the named module of this
+    package), the module imported on first lookup."""
+
+    def __init__(self, modules: dict[str, str]) -> None:
+        self.modules = dict(modules)
+
+    def __getitem__(self, name: str) -> Platform:
+        if name not in self.modules:
+            raise KeyError(name)
+        return import_module(f"{__name__}.{self.modules[name]}").PLATFORM
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.modules)
+
+    def __len__(self) -> int:
+        return len(self.modules)
+
+
+#: platform id -> its Platform; one row per platform: the id and its module
+PLATFORMS: Mapping[str, Platform] = PlatformRegistry({"mrr": "mrr", "mzi": "mzi", "d2nn": "d2nn"})
 
 #: platform id -> its display row (same keys and order as PLATFORMS; a test checks that every
 #: fabrication and perturbation field has a label)
@@ -61,6 +88,16 @@ DISPLAY: dict[str, PlatformDisplay] = {
         "delta_T_K": "Temperature change ΔT (K)",
     }),
 }
+
+
+#: names this package hands out from .base (imported on first access)
+BASE_NAMES = ("PNN", "Device", "PhysicalLayer", "Platform", "sample_device")
+
+
+def __getattr__(name: str) -> Any:
+    if name in BASE_NAMES:
+        return getattr(import_module(f"{__name__}.base"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_platform(name: str) -> Platform:

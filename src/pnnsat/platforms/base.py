@@ -16,7 +16,9 @@ layer while taking gradients from the twin.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -36,6 +38,40 @@ class Device:
 
     def for_layer(self, name: str) -> LayerErrors | None:
         return self.errors.get(name)
+
+
+#: input-independent physics kept while controls are fixed (:func:`fixed_controls`); None outside
+_FIXED: ContextVar[dict | None] = ContextVar("pnnsat_fixed_controls", default=None)
+
+
+@contextmanager
+def fixed_controls() -> Iterator[None]:
+    """Declare that no control, device or perturbation changes inside this block — an evaluation
+    over many batches. Physical layers then compute their input-independent physics (a mesh's
+    transfer matrix U, a weight bank's ring weights) once per (layer, device errors,
+    perturbation) and reuse it for every batch (:func:`reuse_while_fixed`); the results are
+    bitwise those computed batch by batch. Only where no gradient is recorded."""
+    token = _FIXED.set({})
+    try:
+        yield
+    finally:
+        _FIXED.reset(token)
+
+
+def reuse_while_fixed(layer: nn.Module, errors: Any, perturbation: Any,
+                      compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+    """``compute()`` — or, inside :func:`fixed_controls` with gradients off, its first result for
+    this layer (and the same version of its controls), errors and perturbation. The key objects are
+    held by the cache for the block's lifetime, so their ids cannot be reused by others."""
+    cache = _FIXED.get()
+    if cache is None or torch.is_grad_enabled():
+        return compute()
+    theta = getattr(layer, "theta", None)
+    key = (id(layer), id(errors), id(perturbation),
+           None if theta is None else (theta.data_ptr(), theta._version))
+    if key not in cache:
+        cache[key] = (layer, errors, perturbation, compute())
+    return cache[key][-1]
 
 
 class PhysicalLayer(nn.Module):

@@ -33,6 +33,7 @@ from .base import (
     channels_last,
     channels_last_images,
     require_nonnegative,
+    reuse_while_fixed,
 )
 
 
@@ -158,7 +159,9 @@ class MRRWeightBank(PhysicalLayer):
 
     def forward(self, x: torch.Tensor, errors: LayerErrors | None = None,
                 perturbation: MRRPerturbation | None = None) -> torch.Tensor:
-        return self.gain * F.linear(x, self.weights(errors, perturbation)) + self.bias
+        weights = reuse_while_fixed(self, errors, perturbation,
+                                    lambda: self.weights(errors, perturbation))
+        return self.gain * F.linear(x, weights) + self.bias
 
     def control_sensitivity(self, x: torch.Tensor, generator: torch.Generator,
                             step: float) -> torch.Tensor:

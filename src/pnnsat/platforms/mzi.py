@@ -44,6 +44,7 @@ from .base import (
     channels_last_images,
     is_active,
     require_nonnegative,
+    reuse_while_fixed,
 )
 
 TWO_PI = 2 * math.pi
@@ -362,7 +363,9 @@ class ClementsMesh(PhysicalLayer):
             field = field * torch.sqrt(eta_in).to(field.real.dtype)
             eta_out = coupling_efficiency(perturbation.output_offset_um,
                                           perturbation.output_angle_deg, self.physics).to(x.device)
-        out = field @ self.transfer_matrix(errors, perturbation).transpose(0, 1)
+        u = reuse_while_fixed(self, errors, perturbation,
+                              lambda: self.transfer_matrix(errors, perturbation))
+        out = field @ u.transpose(0, 1)
         power = out.real**2 + out.imag**2
         return power if eta_out is None else power * eta_out.to(power.dtype)
 
