@@ -61,8 +61,9 @@ def fixed_controls() -> Iterator[None]:
 def reuse_while_fixed(layer: nn.Module, errors: Any, perturbation: Any,
                       compute: Callable[[], torch.Tensor]) -> torch.Tensor:
     """``compute()`` — or, inside :func:`fixed_controls` with gradients off, its first result for
-    this layer (and the same version of its controls), errors and perturbation. The key objects are
-    held by the cache for the block's lifetime, so their ids cannot be reused by others."""
+    this layer (and the same version of its controls), errors and perturbation. The key objects and
+    the controls' storage are held by the cache for the block's lifetime, so their ids and address
+    cannot be reused by others."""
     cache = _FIXED.get()
     if cache is None or torch.is_grad_enabled():
         return compute()
@@ -70,7 +71,8 @@ def reuse_while_fixed(layer: nn.Module, errors: Any, perturbation: Any,
     key = (id(layer), id(errors), id(perturbation),
            None if theta is None else (theta.data_ptr(), theta._version))
     if key not in cache:
-        cache[key] = (layer, errors, perturbation, compute())
+        held = None if theta is None else theta.detach()
+        cache[key] = (layer, errors, perturbation, held, compute())
     return cache[key][-1]
 
 
