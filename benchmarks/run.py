@@ -21,7 +21,10 @@ Reports, per platform and all measured in this one run:
 6. per platform, a fresh training process at each numerics level (``pnnsat.numerics``: native,
    the default avx2 pin, baseline): what pinning the kernels costs in step time;
 7. SAT with its ascent reused for k steps (``ascent_every``, k = 1 is exact SAM): step time
-   and ratio to bp, measured side by side.
+   and ratio to bp, measured side by side;
+8. (only when asked for: ``--sections 8``; it compiles C++ with the system's compiler, ~40 s)
+   ``torch.compile`` (inductor) of the mesh's column product, the lever for the mesh's per-column
+   overhead that sections 4 and 7 leave: compile time, and eager vs compiled forward.
 
 Sections 1-4 run at the level this process was started with (``PNNSAT_NUMERICS``, default
 avx2: what the pipeline runs).
@@ -229,6 +232,34 @@ def mesh_vs_matmul(sizes: tuple[int, ...] = (16, 64, 256), batch: int = 512) -> 
         previous = t_mesh
 
 
+def compiled_mesh(n: int = 64) -> None:
+    """Eager vs ``torch.compile``d forward of the column product U (no gradients), side by side."""
+    import warnings
+
+    from pnnsat.platforms.mzi import _grouped_product, mzi_matrices, product_groups
+
+    groups = product_groups(n)
+    theta = 2 * torch.pi * torch.rand(2, n * (n - 1) // 2)
+    mzis = mzi_matrices(theta[0], theta[1])
+
+    def eager(mzis=mzis):
+        return _grouped_product(mzis, n, groups)
+
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught, torch.no_grad():
+        warnings.simplefilter("always")
+        compiled = torch.compile(eager, dynamic=False)
+        same = torch.equal(compiled(), eager())
+    compile_s = time.perf_counter() - start
+    with torch.no_grad():
+        t_eager, t_compiled = time_call(eager, 50), time_call(compiled, 50)
+    complex_warning = any("complex" in str(w.message) for w in caught)
+    print(f"\n8. torch.compile of the {n}-mode column product (forward, no gradients): compile "
+          f"{compile_s:.0f} s, eager {1e3 * t_eager:.2f} ms, compiled {1e3 * t_compiled:.2f} ms "
+          f"(compiled/eager {t_compiled / t_eager:.2f}; same U: {same}; inductor warned that it "
+          f"generates no code for complex operators: {complex_warning})")
+
+
 def d2nn_vs_fft(grids: tuple[int, ...] = (64, 128, 256), batch: int = 128) -> None:
     """Forward+backward of the diffractive stack vs the bare FFT pairs it needs (3 per pass)."""
     from pnnsat.platforms.d2nn import D2NNPhysics, DiffractiveStack, propagate
@@ -268,7 +299,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="few steps, small sizes (smoke)")
     parser.add_argument("--sections", type=lambda v: {int(x) for x in v.split(",")},
                         default=set(range(1, 8)), help="comma-separated section numbers "
-                        "(default: all, 1-7)")
+                        "(default: 1-7; 8, torch.compile of the mesh, only when named)")
     args = parser.parse_args()
     if args.quick:
         args.steps, args.repeats = 2, 1
@@ -380,6 +411,8 @@ def main() -> None:
             med = {key: statistics.median(v) for key, v in samples.items()}
             print(f"{platform:<8} {med['bp']:>10.4f} "
                   + " ".join(f"{med[k] / med['bp']:>8.2f}" for k in ks))
+    if 8 in args.sections:
+        compiled_mesh()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak resident memory of this benchmark process: {peak:.0f} MiB")
 
