@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,12 +31,41 @@ def positive_int(text: str) -> int:
     return value
 
 
+def steps_int(text: str) -> int:
+    """An argparse type: landscape points per axis, >= 2 (config schema: sharpness.steps)."""
+    value = positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 2 (a landscape needs two points "
+                                         "per axis)")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0 (a landscape's half-width)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be a finite number > 0")
+    return value
+
+
 def _json_option(text: str, flag: str) -> Any:
     """Parse a JSON-valued command-line option; bad JSON is one line naming the option."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise ConfigError(f"{flag} is not valid JSON: {err}") from err
+
+
+def _spec_option(text: str) -> dict[str, Any]:
+    """``--spec``: a JSON object of the spec's fields."""
+    values = _json_option(text, "--spec")
+    if not isinstance(values, dict):
+        raise ConfigError(f"--spec must be a JSON object of the spec's fields, not "
+                          f"{type(values).__name__}.")
+    return values
 
 
 def _cmd_data(args: argparse.Namespace) -> None:
@@ -49,15 +79,16 @@ def _cmd_train(args: argparse.Namespace) -> None:
     """One model (the spec's seed, one ``--out``) or one per ``--seeds`` (one ``--out`` each)."""
     from .training import TrainSpec, train_seeds
 
-    values = _json_option(args.spec, "--spec")
+    values = _spec_option(args.spec)
     seeds = args.seeds if args.seeds is not None else [values.get("seed")]
     if len(seeds) != len(args.out):
         raise ConfigError(f"{len(seeds)} seed(s) but {len(args.out)} --out path(s); give one "
                           "--out per seed.")
     try:
         specs = [TrainSpec.from_mapping({**values, "seed": seed}) for seed in seeds]
-    except TypeError as err:
-        raise ConfigError(f"--spec has unknown or missing fields: {err}") from err
+    except (TypeError, AttributeError) as err:
+        raise ConfigError(f"--spec: {err}; check its field names and value types against "
+                          "pnnsat.training.TrainSpec (as the Snakefile writes them).") from err
     metas = train_seeds(specs, args.data, args.out, threads=args.threads,
                         torch_device=args.torch_device)
     for out, meta in zip(args.out, metas, strict=True):
@@ -71,11 +102,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     import torch
 
     from .data import load_splits
-    from .evaluation import evaluate_model
+    from .evaluation import check_sweep_types, evaluate_model
     from .tables import write_table
     from .training import load_model, resolve_torch_device
 
     sweeps = _json_option(args.sweeps, "--sweeps")
+    check_sweep_types(sweeps)
     if len(args.out) % len(args.model):
         raise ConfigError(f"{len(args.out)} --out paths for {len(args.model)} models; give the "
                           "same tables for every model.")
@@ -91,12 +123,16 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     dev = resolve_torch_device(args.torch_device)
     # the tables read only the test split: skip normalising the 55 000 training images
     splits = load_splits(args.data, train_subset=0, test_subset=args.test_subset)
+    outs_per_model = []
     for i, path in enumerate(args.model):
-        model, meta = load_model(path, map_location=str(dev))
         outs = {Path(out).stem: out for out in args.out[i * per_model:(i + 1) * per_model]}
         if len(outs) != per_model:
             raise ConfigError(f"--out names a table twice for model {path}; list each model's "
                               "tables once, model after model.")
+        outs_per_model.append(outs)
+    # every model read before any table is written: a bad file leaves no partial set of tables
+    models = [load_model(path, map_location=str(dev)) for path in args.model]
+    for (model, meta), outs in zip(models, outs_per_model, strict=True):
         for table, rows in evaluate_model(model, meta, splits, sweeps, list(outs)).items():
             rows = [{**labels, **row} for row in rows]
             write_table(rows, outs[table])
@@ -118,6 +154,12 @@ def _cmd_sharpness(args: argparse.Namespace) -> None:
     splits = load_splits(args.data, train_subset=args.images)
     x, y = splits.train_x, splits.train_y
     models = [load_model(path) for path in args.models]
+    methods = sorted({meta["method"] for _, meta in models})
+    if not set(args.landscape_methods) & set(methods):
+        raise ConfigError(f"--landscape-methods {' '.join(args.landscape_methods) or '(none)'}: "
+                          f"no such model among --models (their methods: {', '.join(methods)}); "
+                          "the landscape (fig1) needs a bp or sat model: add one to the config's "
+                          "methods, or name one of these.")
     write_table(sharpness_rows(models, x, y, args.iterations, args.samples), args.out)
     rows, done = [], set()
     for model, meta in models:
@@ -154,14 +196,15 @@ def _cmd_train_task(args: argparse.Namespace) -> None:
     """fig6: reconstruction or generation networks of one method, one per ``--seeds``."""
     from .multitask.training import TaskSpec, train_tasks
 
-    values = _json_option(args.spec, "--spec")
+    values = _spec_option(args.spec)
     if len(args.seeds) != len(args.out):
         raise ConfigError(f"{len(args.seeds)} seed(s) but {len(args.out)} --out path(s); give "
                           "one --out per seed.")
     try:
         specs = [TaskSpec(**{**values, "seed": seed}) for seed in args.seeds]
-    except TypeError as err:
-        raise ConfigError(f"--spec has unknown or missing fields: {err}") from err
+    except (TypeError, AttributeError) as err:
+        raise ConfigError(f"--spec: {err}; check its field names and value types against "
+                          "pnnsat.multitask.training.TaskSpec.") from err
     for out, meta in zip(args.out, train_tasks(specs, args.data, args.out, threads=args.threads),
                          strict=True):
         print(f"wrote {out} ({meta['wall_time_s']:.1f} s, validation loss {meta['val_loss']:.4f})")
@@ -227,7 +270,8 @@ def parser() -> argparse.ArgumentParser:
                    help="images held out of the training split (config: data.validation_size)")
     d.add_argument("--split-seed", type=int, required=True,
                    help="seed of the train/validation permutation (config: data.split_seed)")
-    d.add_argument("--data-dir", default="data")
+    d.add_argument("--data-dir", default="data",
+                   help="where downloaded data sets go (relative: from the repository root)")
     d.set_defaults(func=_cmd_data)
 
     t = sub.add_parser("train", help="train models (platform, method) for one or more seeds")
@@ -267,9 +311,9 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("--iterations", type=positive_int, required=True,
                    help="power-iteration steps")
     h.add_argument("--samples", type=positive_int, required=True, help="Hutchinson samples")
-    h.add_argument("--span", type=float, required=True,
+    h.add_argument("--span", type=positive_float, required=True,
                    help="landscape half-width (filter units)")
-    h.add_argument("--steps", type=positive_int, required=True, help="landscape points per axis")
+    h.add_argument("--steps", type=steps_int, required=True, help="landscape points per axis")
     h.add_argument("--threads", type=positive_int, default=None)
     h.set_defaults(func=_cmd_sharpness)
 
@@ -331,6 +375,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if getattr(args, "data", None):  # a data cache path, like every other path here, from the
+        args.data = str(Path(args.data).absolute())  # working directory (the library: repo root)
     retain_freed_memory()  # no page faults on every step's temporaries; results unchanged
     try:
         if getattr(args, "uses_torch", True):

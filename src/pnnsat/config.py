@@ -23,6 +23,15 @@ class ConfigError(ValueError):
     """The config is invalid; the message names the key and the fix."""
 
 
+def first_line(err: BaseException) -> str:
+    """The first sentence of an exception's message, with its type: torch's load errors run on
+    with advice that does not apply here (``weights_only``, how checkpoints get corrupted)."""
+    text = str(err).strip().splitlines()
+    if not text:
+        return type(err).__name__
+    return f"{type(err).__name__}: {text[0].split('. ')[0].rstrip('.')}"
+
+
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """``override`` on top of ``base``, recursively for nested mappings (as Snakemake merges)."""
     merged = copy.deepcopy(dict(base))
@@ -73,7 +82,13 @@ def load_config(*paths: str | Path) -> dict[str, Any]:
     for path in files:
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist.")
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as err:  # its message names the line and column
+            where = getattr(err, "problem_mark", None)
+            at = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
+            raise ConfigError(f"config file {path} is not valid YAML{at}: "
+                              f"{getattr(err, 'problem', None) or first_line(err)}.") from err
         if loaded is None:
             raise ConfigError(f"config file {path} is empty; give the keys it overrides, e.g. "
                               "'training: {epochs: 1}'.")

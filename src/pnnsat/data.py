@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .config import first_line
 from .paths import atomic_path, resolve
 
 IDX_DTYPES = {0x08: np.uint8}
@@ -287,7 +288,8 @@ def load_splits(cache: str | Path, train_subset: int | None = None,
     try:
         payload = torch.load(cache, weights_only=True)
     except Exception as err:  # torch raises several types for a damaged zip/pickle
-        raise DataError(f"Data cache {cache} is unreadable ({err}); delete it and rerun.") from err
+        raise DataError(f"Data cache {cache} is unreadable ({first_line(err)}); delete it and "
+                        "rerun.") from err
     missing = [k for k in _REQUIRED_KEYS if k not in payload]
     if missing:
         raise DataError(f"Data cache {cache} lacks {missing}; delete it and rerun.")

@@ -144,6 +144,31 @@ def check_sweeps(platform_name: str, block: Mapping[str, Any]) -> None:
                              f"{platform.perturbation.__name__}; allowed: {sorted(fields_)}.")
 
 
+def _numbers(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+
+
+def check_sweep_types(sweeps: Any) -> None:
+    """The shapes :func:`evaluate_model` reads, before any work: a mapping; ``thermal_drift_K``
+    a list of numbers (K); ``alignment`` a mapping of axis -> list of numbers; ``cross_device``
+    and ``fresh_chips`` mappings. Raises ValueError naming the key and the expected form."""
+    if not isinstance(sweeps, Mapping):
+        raise ValueError(f"sweeps must be a mapping of sweep keys (the platform's config block), "
+                         f"not {type(sweeps).__name__}.")
+    if "thermal_drift_K" in sweeps and not _numbers(sweeps["thermal_drift_K"]):
+        raise ValueError(f"sweeps thermal_drift_K = {sweeps['thermal_drift_K']!r}: give a list "
+                         "of temperature changes in K, e.g. [0.0, 1.0, 2.0].")
+    alignment = sweeps.get("alignment", {})
+    if not isinstance(alignment, Mapping) or not all(_numbers(v) for v in alignment.values()):
+        raise ValueError(f"sweeps alignment = {alignment!r}: give a mapping of misalignment "
+                         "axis -> list of values, e.g. {\"rotation_deg\": [0.0, 1.0]}.")
+    for key in ("cross_device", "fresh_chips"):
+        if key in sweeps and not isinstance(sweeps[key], Mapping):
+            raise ValueError(f"sweeps {key} = {sweeps[key]!r}: give a mapping (devices, "
+                             "first_seed, ...), as in the platform's config block.")
+
+
 def evaluate_model(model: PNN, meta: dict[str, Any], splits: Splits,
                    sweeps: Mapping[str, Any], tables: Sequence[str]) -> dict[str, list[dict]]:
     """Rows of every table in ``tables`` for one model; the test features are computed once.
@@ -151,6 +176,7 @@ def evaluate_model(model: PNN, meta: dict[str, Any], splits: Splits,
     unknown = [t for t in tables if t not in TABLES]
     if unknown:
         raise ValueError(f"unknown table(s) {unknown}; known: {sorted(TABLES)}.")
+    check_sweep_types(sweeps)
     missing = [TABLES[t][0] for t in tables if TABLES[t][0] and TABLES[t][0] not in sweeps]
     if missing:
         raise ValueError(f"sweeps lack {missing}; add them to the platform's config block.")

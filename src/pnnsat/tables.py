@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .config import first_line
 from .paths import atomic_path, resolve
 
 if TYPE_CHECKING:
@@ -66,7 +67,13 @@ def concat_tables(paths: Iterable[str | Path], out: str | Path) -> Path:
     file)."""
     import pandas as pd
 
-    frames = [pd.read_csv(p) for p in paths]
+    frames = []
+    for path in paths:
+        try:
+            frames.append(pd.read_csv(path))
+        except (OSError, ValueError) as err:  # missing, empty or not a CSV table
+            raise ValueError(f"table {path} cannot be read ({first_line(err)}); rerun the job "
+                             "that writes it (`snakemake --forcerun <that file>`).") from err
     if not frames:
         raise ValueError("concat_tables: no input tables.")
     frame = pd.concat(frames, ignore_index=True)

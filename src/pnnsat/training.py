@@ -25,6 +25,7 @@ from tqdm import tqdm  # jobs run in a terminal; tqdm.auto warns in kernels with
 from . import __version__
 from .accuracy import above_chance, features, head_accuracy, measured_accuracy
 from .chips import device_a, device_a_seed
+from .config import first_line
 from .data import Splits, load_splits
 from .hardware import SimulatedSystem
 from .methods import TrainingContext, build_method
@@ -102,8 +103,11 @@ def resolve_torch_device(name: str = "cpu") -> torch.device:
     """``auto`` picks CUDA when available, else CPU."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("config torch_device: cuda, but no CUDA device is available; use "
+    kind, _, index = name.partition(":")
+    if kind not in ("cpu", "cuda") or (index and not (kind == "cuda" and index.isdigit())):
+        raise ValueError(f"torch device {name!r} is not one of auto, cpu, cuda (or cuda:N).")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"torch device {name!r}, but no CUDA device is available; use "
                            "auto or cpu.")
     return torch.device(name)
 
@@ -339,16 +343,25 @@ def _read_checkpoint(path: Path) -> dict[str, Any]:
 def load_model(path: str | Path, map_location: str = "cpu") -> tuple[PNN, dict[str, Any]]:
     """Rebuild a trained model from a file written by :func:`train`."""
     path = Path(path)
+    retrain = (f"retrain it with `snakemake -j4 --forcerun {path}` (add the run's "
+               "--workflow-profile or --configfile); its evaluation tables and figures follow.")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
+        missing = [k for k in ("platform", "method", "seed", "spec") if k not in payload["meta"]]
+        if missing:
+            raise KeyError(f"its metadata lacks {missing}")
         spec = TrainSpec.from_mapping(payload["meta"]["spec"])
     except FileNotFoundError:
         raise
     except Exception as err:
-        raise RuntimeError(f"{path} is not a readable pnnsat model ({err}); retrain it with "
-                           f"`snakemake -j4 --forcerun {path}` (add the run's --workflow-profile "
-                           "or --configfile); its evaluation tables and figures follow.") from err
-    model = get_platform(spec.platform).build_model(spec.platform_config)
-    model.load_state_dict(payload["state_dict"])
+        raise RuntimeError(f"{path} is not a readable pnnsat model ({first_line(err)}); "
+                           f"{retrain}") from err
+    try:
+        model = get_platform(spec.platform).build_model(spec.platform_config)
+        model.load_state_dict(payload["state_dict"])
+    except Exception as err:  # written by another version of the code, or edited
+        raise RuntimeError(f"{path} does not fit the {spec.platform} model of this code "
+                           f"({first_line(err)}); it was written by another version: "
+                           f"{retrain}") from err
     model.eval()
     return model, payload["meta"]

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import __version__
+from ..config import first_line
 from ..data import Splits, dataset_info, load_splits
 from ..methods import TrainingContext, build_method
 from ..numerics import verify as verify_numerics
@@ -230,13 +231,18 @@ def _load(path: str | Path, build: Any, what: str) -> tuple[torch.nn.Module, dic
     fills it (eval mode); an unreadable file is one line naming it and the fix."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-        model = build(payload["meta"])
-        model.load_state_dict(payload["state_dict"])
     except FileNotFoundError:
         raise
     except Exception as err:
-        raise RuntimeError(f"{path} is not a readable {what} ({err}); retrain it with "
-                           f"`snakemake -j4 --forcerun {path}`.") from err
+        raise RuntimeError(f"{path} is not a readable {what} ({first_line(err)}); retrain it "
+                           f"with `snakemake -j4 --forcerun {path}`.") from err
+    try:
+        model = build(payload["meta"])
+        model.load_state_dict(payload["state_dict"])
+    except Exception as err:  # another kind of model file, or another version of the code
+        raise RuntimeError(f"{path} is not a {what} of this code ({first_line(err)}): pass the "
+                           f"file written for it, or retrain it with `snakemake -j4 --forcerun "
+                           f"{path}`.") from err
     return model.eval(), payload["meta"]
 
 
