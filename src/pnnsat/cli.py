@@ -375,8 +375,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if getattr(args, "data", None):  # a data cache path, like every other path here, from the
-        args.data = str(Path(args.data).absolute())  # working directory (the library: repo root)
+    # a data cache path is read from the working directory, as every other path here (the
+    # library resolves relative paths from the repository root, for the notebooks)
+    if getattr(args, "data", None):
+        args.data = str(Path(args.data).absolute())
     retain_freed_memory()  # no page faults on every step's temporaries; results unchanged
     try:
         if getattr(args, "uses_torch", True):

@@ -349,7 +349,7 @@ def load_model(path: str | Path, map_location: str = "cpu") -> tuple[PNN, dict[s
         payload = torch.load(path, map_location=map_location, weights_only=True)
         missing = [k for k in ("platform", "method", "seed", "spec") if k not in payload["meta"]]
         if missing:
-            raise KeyError(f"its metadata lacks {missing}")
+            raise ValueError(f"its metadata lacks {missing}")
         spec = TrainSpec.from_mapping(payload["meta"]["spec"])
     except FileNotFoundError:
         raise
