@@ -224,14 +224,14 @@ def _cmd_evaluate_task(args: argparse.Namespace) -> None:
     import torch
 
     from .data import load_splits
+    from .evaluation import is_number_list
     from .multitask import evaluation as tasks
     from .multitask.training import load_feature_classifier, load_task_model
     from .tables import write_table
     from .training import load_model
 
     grid = _json_option(args.delta_T_K, "--delta-T-K")
-    if not isinstance(grid, list) or not grid or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in grid):
+    if not grid or not is_number_list(grid):
         raise ConfigError(f"--delta-T-K {args.delta_T_K}: give a JSON list of temperature "
                           "changes in K, e.g. [-0.25, 0, 0.25].")
     if args.task == "generation" and (args.classifier is None or args.samples is None):

@@ -144,7 +144,8 @@ def check_sweeps(platform_name: str, block: Mapping[str, Any]) -> None:
                              f"{platform.perturbation.__name__}; allowed: {sorted(fields_)}.")
 
 
-def _numbers(value: Any) -> bool:
+def is_number_list(value: Any) -> bool:
+    """A list (possibly empty) of ints and floats, booleans excluded: a sweep's values."""
     return isinstance(value, list) and all(
         isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
 
@@ -156,11 +157,11 @@ def check_sweep_types(sweeps: Any) -> None:
     if not isinstance(sweeps, Mapping):
         raise ValueError(f"sweeps must be a mapping of sweep keys (the platform's config block), "
                          f"not {type(sweeps).__name__}.")
-    if "thermal_drift_K" in sweeps and not _numbers(sweeps["thermal_drift_K"]):
+    if "thermal_drift_K" in sweeps and not is_number_list(sweeps["thermal_drift_K"]):
         raise ValueError(f"sweeps thermal_drift_K = {sweeps['thermal_drift_K']!r}: give a list "
                          "of temperature changes in K, e.g. [0.0, 1.0, 2.0].")
     alignment = sweeps.get("alignment", {})
-    if not isinstance(alignment, Mapping) or not all(_numbers(v) for v in alignment.values()):
+    if not isinstance(alignment, Mapping) or not all(is_number_list(v) for v in alignment.values()):
         raise ValueError(f"sweeps alignment = {alignment!r}: give a mapping of misalignment "
                          "axis -> list of values, e.g. {\"rotation_deg\": [0.0, 1.0]}.")
     for key in ("cross_device", "fresh_chips"):
