@@ -1,14 +1,16 @@
 # The two commands of the README:
 #   make figures   set up .venv and the data, then regenerate every figure (snakemake -j4, full config)
-#   make test      set up, run the quick DAG, then pytest (unit tests + nbval on the figure notebooks),
-#                  then one quick-DAG model per platform again as on an older CPU, whose tables
-#                  must be identical
+#   make test      set up, run the quick DAG (the end-to-end smoke test), ruff, then pytest (unit
+#                  tests, properties of the quick run, nbval of every figure notebook on the
+#                  committed tables), then one quick-DAG model per platform a second time, whose
+#                  tables must be identical
+#   make redraw    redraw every published figure from the committed tables (no training)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SNAKEMAKE := $(VENV)/bin/snakemake
 JOBS ?= 4
 
-.PHONY: setup data figures quick test lint bench nbval-refs clean-quick check-cpu-levels check-slurm
+.PHONY: setup data figures quick test lint bench redraw clean-quick check-determinism check-slurm
 
 setup: $(VENV)/.installed
 
@@ -37,15 +39,15 @@ quick: setup data
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks notebooks
 
+# PNNSAT_QUICK_RUN: tests/test_quick_run.py must find the quick run (it fails instead of skipping)
 test: quick lint
-	$(PY) -m pytest -n auto --dist loadfile
-	$(MAKE) check-cpu-levels
+	PNNSAT_QUICK_RUN=results/quick $(PY) -m pytest -n auto --dist loadfile
+	$(MAKE) check-determinism
 
-# Quick-DAG models trained and evaluated as on an older CPU (ISA-dispatch variables of ATen,
-# oneDNN, MKL, glibc, numpy): their tables must equal results/quick's, so the nbval references hold
-# on other CPUs too. One model per platform; `$(PY) tests/cpu_levels.py --models all` for all 21.
-check-cpu-levels: quick
-	$(PY) tests/cpu_levels.py
+# Quick-DAG models trained and evaluated a second time: their tables must equal results/quick's.
+# One model per platform; `$(PY) tests/determinism.py --models all` for all 21.
+check-determinism: quick
+	$(PY) tests/determinism.py
 
 # The quick DAG on a one-node SLURM cluster brought up on this machine (needs root; installs the
 # Debian packages slurm-wlm, slurmdbd, munge, mariadb-server): through profiles/slurm its tables
@@ -58,9 +60,12 @@ check-slurm: quick
 bench: setup data
 	$(PY) benchmarks/run.py
 
-# Refresh the nbval reference notebooks from the quick run (after changing a notebook on purpose).
-nbval-refs: quick
-	$(PY) tests/update_nbval_refs.py
+# Redraw the published figures (figures/*.pdf, *.png, notebooks/) from the committed tables in
+# figures/tables, without training; after changing a notebook or a plotting/report function on
+# purpose (nbval compares with the published summaries). `$(PY) -m pnnsat redraw fig4_thermal_drift`
+# redraws one figure.
+redraw: setup
+	$(PY) -m pnnsat redraw
 
 clean-quick:
-	rm -rf results/quick results/quick-older-cpu
+	rm -rf results/quick results/quick-rerun

@@ -259,14 +259,10 @@ def figure_tables(fig):
     return tables + [t for t in flags if t not in tables]
 
 
-def figure_models(w):
-    return FIGURES[w.fig].get("files", [])
-
-
 def figure_params(w):
     return yaml.safe_dump(
         {
-            "results_dir": R,
+            "results_dir": FIG,  # the published tables, {FIG}/tables (rules/figures.smk)
             "figures_dir": FIG,
             "platforms": list(config["platforms"]),
             "methods": list(config["methods"]),
@@ -317,7 +313,9 @@ def task_model(task, method, seed):
 
 
 if MT:
-    ALL_TABLES.append("multitask")
+    ALL_TABLES += ["multitask", "multitask_examples"]
+if "mrr" in config["platforms"]:
+    ALL_TABLES.append("ring_detuning")  # figS2
 
 
 def matrix_models(platform, methods):
@@ -325,8 +323,8 @@ def matrix_models(platform, methods):
     return [f"{R}/models/{platform}/{m}/seed{s}.pt" for m in methods for s in config["seeds"]]
 
 
-# Every figure's metadata in one table (not a branch per figure): the tables its notebook reads,
-# the files it reads beside them (models for panels drawn from models, the data cache), and its
+# Every figure's metadata in one table (not a branch per figure): the tables its notebook reads
+# (only tables: a figure redraws from the published ones without any model file), and its
 # parameters beyond the common ones (`figure_params`: results_dir, figures_dir, platforms,
 # methods). config.figures picks the figures to build; its schema enum equals notebooks/ (a test).
 FIGURES = {
@@ -347,8 +345,7 @@ FIGURES = {
     },
     "figS1_rho": {"tables": ["rho_sweep"], "params": {"platforms": RHO_PLATFORMS}},
     "figS2_mrr_training": {
-        "tables": [],
-        "files": matrix_models("mrr", ["bp", "sat"]),
+        "tables": ["curves", "ring_detuning"],
         "params": {"platforms": ["mrr"], "methods": ["bp", "sat"]},
     },
     "figS3_yield": {
@@ -364,10 +361,7 @@ FIGURES = {
                                    "ablation_fresh_chips"]},
     # the example images: seed 0 of every method's task networks, and the test images
     "fig6_multitask": {
-        "tables": ["multitask"],
-        "files": [DATA] + [task_model(t, m, int(config["seeds"][0]))
-                           for t in TRAINED_TASKS for m in MT["methods"]],
-        "params": {"platforms": ["mrr"], "methods": MT["methods"],
-                   "examples_K": MT["examples_K"], "data": DATA},
+        "tables": ["multitask", "multitask_examples"],
+        "params": {"platforms": ["mrr"], "methods": MT["methods"]},
     } if MT else {},
 }

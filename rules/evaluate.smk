@@ -154,3 +154,17 @@ rule gather_platform_table:
         f"{R}/logs/gather/{{kind}}.log",
     shell:
         "{PY} -m pnnsat gather --out {output} {input} > {log} 2>&1"
+
+
+rule ring_detuning:
+    """figS2: where every trained MRR model parks its rings on the Lorentzian (a histogram per
+    model), so the figure reads a table instead of the model files."""
+    input:
+        models=matrix_models("mrr", config["methods"]) if "mrr" in config["platforms"] else [],
+        code=code("detuning", "training", "platforms/mrr"),
+    output:
+        f"{R}/tables/ring_detuning.csv",
+    log:
+        f"{R}/logs/eval/mrr.ring_detuning.log",
+    shell:
+        "{PY} -m pnnsat ring-detuning --models {input.models} --out {output} > {log} 2>&1"

@@ -14,11 +14,13 @@ rule publish_table:
         "cp {input} {output}"
 
 
+# A figure's notebook reads the tables published beside the figures ({FIG}/tables), never the
+# run's models: so the executed notebook (results_dir = FIG) reruns anywhere those tables are,
+# e.g. the committed figures/ in a fresh clone (`make redraw`, and nbval's references).
 rule figure:
     input:
         notebook="notebooks/{fig}.ipynb",
-        tables=lambda w: [f"{R}/tables/{t}.csv" for t in figure_tables(w.fig)],
-        models=figure_models,
+        tables=lambda w: [f"{FIG}/tables/{t}.csv" for t in figure_tables(w.fig)],
         code=figure_code,
     output:
         pdf=f"{FIG}/{{fig}}.pdf",

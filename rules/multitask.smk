@@ -105,3 +105,24 @@ rule gather_multitask:
         f"{R}/logs/gather/multitask.log",
     shell:
         "{PY} -m pnnsat gather --out {output} {input} > {log} 2>&1"
+
+
+rule task_examples:
+    """fig6: the example images (first test images, seed-0 reconstructions and samples at each
+    multitask.examples_K) as a table, so the figure reads no model file."""
+    input:
+        models=[task_model(t, m, SEEDS[0]) for t in TRAINED_TASKS for m in MT.get("methods", [])],
+        data=DATA,
+        code=code("multitask/evaluation", "multitask/training"),
+    output:
+        f"{R}/tables/multitask_examples.csv",
+    log:
+        f"{R}/logs/eval/multitask/examples.log",
+    params:
+        grid=lambda w: json.dumps(MT["examples_K"]),
+    threads: config["threads"]
+    resources:
+        cpu_slots=lambda w, threads: threads,
+    shell:
+        "{PY} -m pnnsat task-examples --models {input.models} --data {input.data}"
+        " --delta-T-K {params.grid:q} --out {output} --threads {threads} > {log} 2>&1"

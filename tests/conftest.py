@@ -15,6 +15,23 @@ from pnnsat.platforms.mrr import LeNet5MRR, MRRPhysics
 # nbval compares the summary cells number by number, with a stated tolerance (nbval_numbers.py)
 install_nbval_tolerance()
 
+#: the notebooks nbval runs (written at every test session, not committed): each figure's
+#: source notebook on the committed tables, its reference the published summary
+NBVAL_DIR = Path(__file__).resolve().parent / "nbval"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Write tests/nbval/*.ipynb from notebooks/ and figures/notebooks/ before collection (in the
+    controlling process only: pytest-xdist's workers collect what it wrote)."""
+    if hasattr(config, "workerinput"):
+        return
+    from pnnsat.published import write_nbval_notebooks
+
+    try:
+        write_nbval_notebooks(NBVAL_DIR)
+    except (FileNotFoundError, ValueError) as err:
+        raise pytest.UsageError(f"cannot build the nbval notebooks: {err}") from err
+
 REPO = Path(__file__).resolve().parents[1]
 SYSTEM_FASHION = Path("/usr/share/datasets/fashion-mnist")
 

@@ -1,51 +1,130 @@
-"""The figure notebooks: clean sources, parameters cells with the quick defaults, and nbval
-references in sync with the sources (nbval itself runs tests/nbval/*.ipynb, see pyproject)."""
+"""The figure notebooks and their published executions.
+
+nbval runs tests/nbval/*.ipynb, written by conftest.py from the source notebook and its published
+execution (pnnsat.published.nbval_notebook): the source's code on the committed tables, compared
+with the published summary. These tests keep the pieces that makes exact in line: clean sources
+whose defaults are the published figure's parameters, published notebooks executed from the
+current sources, and a derivation that cannot hide a changed number or a failing cell.
+"""
 
 from __future__ import annotations
 
-import ast
+import subprocess
+import sys
 
 import nbformat
 import pytest
-from conftest import REPO
+from conftest import NBVAL_DIR, REPO
 
+from pnnsat import published
 from pnnsat.config import load_config
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-QUICK = load_config("config/quick.yaml")
+FULL = load_config()
 
 
-def code_cells(path):
-    return [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+def read(path):
+    return nbformat.read(path, as_version=4)
 
 
-def test_every_configured_figure_has_a_notebook():
-    assert {p.stem for p in NOTEBOOKS} >= set(load_config()["figures"])
+def published_notebook(path):
+    return read(REPO / "figures/notebooks" / path.name)
+
+
+def test_every_configured_figure_has_a_notebook_and_a_published_execution():
+    names = {p.stem for p in NOTEBOOKS}
+    assert names >= set(FULL["figures"])
+    assert {p.stem for p in (REPO / "figures/notebooks").glob("*.ipynb")} == names
+    assert {f"{n}.ipynb" for n in names} == {p.name for p in NBVAL_DIR.glob("*.ipynb")}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_source_notebook_is_clean_and_parameterised(path):
-    nb = nbformat.read(path, as_version=4)
+def test_source_notebook_is_clean_and_reads_the_published_tables(path):
+    nb = read(path)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "strip outputs"
-    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    assert len(params) == 1
-    values = {}
-    for node in ast.parse(params[0].source).body:
-        values[node.targets[0].id] = ast.literal_eval(node.value)
-    assert values["results_dir"] == QUICK["results_dir"]
-    # a hand run (or nbval) saves to a scratch folder, never over a pipeline run's figures
+    assert len(published.tagged(nb, "parameters")) == 1
+    values = published.parameters(nb)
+    assert values["results_dir"] == FULL["figures_dir"] == published.PUBLISHED
+    # a hand run saves to a scratch folder, never over a pipeline run's figures
     assert values["figures_dir"] == "results/by-hand/figures"
-    assert values["figures_dir"] not in {QUICK["figures_dir"], load_config()["figures_dir"]}
-    assert values["platforms"] and set(values["platforms"]) <= set(QUICK["platforms"])
-    checked = [c for c in nb.cells if "nbval-check-output" in c.metadata.get("tags", [])]
-    assert len(checked) == 1, "exactly one summary cell is compared by nbval"
+    assert len(published.tagged(nb, "nbval-check-output")) == 1, \
+        "exactly one summary cell is compared by nbval"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_nbval_reference_matches_source(path):
-    reference = REPO / "tests/nbval" / path.name
-    assert reference.is_file(), "run `make nbval-refs`"
-    assert code_cells(reference) == code_cells(path), "reference is stale: run `make nbval-refs`"
-    nb = nbformat.read(reference, as_version=4)
-    summary = [c for c in nb.cells if "nbval-check-output" in c.metadata.get("tags", [])]
-    assert summary[0].outputs, "the reference must hold the summary output nbval compares"
+def test_published_notebook_is_an_execution_of_the_current_source(path):
+    source, executed = read(path), published_notebook(path)
+    stale = "figures/notebooks is stale: redraw it (`make redraw`)"
+    assert published.code_cells(executed) == published.code_cells(source), stale
+    # the source's defaults are the published figure's parameters (Run All redraws it)
+    assert published.parameters(executed)["figures_dir"] == published.PUBLISHED
+    ran = {k: v for k, v in published.parameters(executed).items() if k != "figures_dir"}
+    defaults = {k: v for k, v in published.parameters(source).items() if k != "figures_dir"}
+    assert ran == defaults, stale
+    summary = published.tagged(executed, "nbval-check-output")[0]
+    assert summary.outputs and all(o.output_type == "stream" for o in summary.outputs)
+    assert not any(o.output_type == "error" for c in executed.cells if c.cell_type == "code"
+                   for o in c.outputs)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_nbval_notebook_runs_the_source_against_the_published_summary(path):
+    nb = read(NBVAL_DIR / path.name)
+    assert published.code_cells(nb) == published.code_cells(read(path))
+    assert published.parameters(nb)["figures_dir"] == published.NBVAL_FIGURES
+    assert published.parameters(nb)["results_dir"] == published.PUBLISHED
+    reference = published.tagged(published_notebook(path), "nbval-check-output")[0]
+    assert published.tagged(nb, "nbval-check-output")[0].outputs == reference.outputs
+
+
+def nbval(notebook, tmp_path):
+    """Run nbval on one notebook in a separate pytest (no xdist); its exit code and output."""
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                          "-p", "no:xdist", "--rootdir", str(tmp_path), "-c", "/dev/null",
+                          "--nbval-lax", str(notebook)],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    return run.returncode, run.stdout + run.stderr
+
+
+def variant(name, folder, results_dir=None, append=None):
+    """The nbval notebook of figure ``name`` written into ``folder``, reading ``results_dir``
+    instead of the committed tables, and/or with ``append`` added to its first code cell after
+    the parameters."""
+    nb = read(NBVAL_DIR / name)
+    injected = published.tagged(nb, published.INJECTED)[0]
+    if results_dir is not None:
+        injected.source += f"\nresults_dir = {str(results_dir)!r}"
+    if append is not None:
+        after = nb.cells[nb.cells.index(injected) + 1]
+        after.source += "\n" + append
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / name)
+    return folder / name
+
+
+def test_nbval_fails_on_a_changed_published_number_and_on_a_broken_notebook(tmp_path):
+    """The references are exact: one committed number changed (the kept epoch's validation
+    accuracy of one model, +3 points) fails its figure's nbval; a cell that raises fails; the
+    untouched copy of the tables passes."""
+    import shutil
+
+    import pandas as pd
+
+    name = "figS4_convergence.ipynb"
+    tables = tmp_path / "run" / "tables"
+    shutil.copytree(REPO / "figures/tables", tables)
+    code, out = nbval(variant(name, tmp_path / "same", tmp_path / "run"), tmp_path)
+    assert code == 0, out
+
+    curves = pd.read_csv(tables / "curves.csv")
+    row = curves.index[(curves.platform == "mrr") & (curves.method == "bp") & (curves.seed == 0)
+                       & curves.kept][0]
+    curves.loc[row, "val_accuracy_target"] += 0.03
+    curves.to_csv(tables / "curves.csv", index=False)
+    code, out = nbval(variant(name, tmp_path / "changed", tmp_path / "run"), tmp_path)
+    assert code != 0 and "differs from the reference" in out, out
+
+    broken = variant(name, tmp_path / "broken",
+                     append="raise RuntimeError('a deliberately broken notebook')")
+    code, out = nbval(broken, tmp_path)
+    assert code != 0 and "deliberately broken" in out, out

@@ -252,6 +252,45 @@ def _cmd_evaluate_task(args: argparse.Namespace) -> None:
     print(f"wrote {args.out} ({len(rows)} rows)")
 
 
+def _cmd_task_examples(args: argparse.Namespace) -> None:
+    """fig6: the example images (test images, reconstructions, samples vs ΔT) as a table."""
+    import torch
+
+    from .data import load_splits
+    from .evaluation import is_number_list
+    from .multitask.evaluation import example_rows
+    from .multitask.training import load_task_model
+    from .tables import write_table
+
+    grid = _json_option(args.delta_T_K, "--delta-T-K")
+    if not grid or not is_number_list(grid):
+        raise ConfigError(f"--delta-T-K {args.delta_T_K}: give a JSON list of temperature "
+                          "changes in K, e.g. [-0.25, 0, 0.25].")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    models = [load_task_model(p) for p in args.models]
+    splits = load_splits(args.data, train_subset=0, test_subset=args.images)
+    rows = example_rows(models, splits, grid, n=args.images)
+    write_table(rows, args.out)
+    print(f"wrote {args.out} ({len(rows)} images)")
+
+
+def _cmd_ring_detuning(args: argparse.Namespace) -> None:
+    """figS2: histograms of the rings' detunings of trained MRR models."""
+    from .detuning import write
+
+    rows = write(args.models, args.out)
+    print(f"wrote {args.out} ({rows} rows)")
+
+
+def _cmd_redraw(args: argparse.Namespace) -> None:
+    """Redraw published figures from the committed tables (no training)."""
+    from .published import redraw
+
+    for path in redraw(args.figures or None):
+        print(f"wrote {path} (and its figure)")
+
+
 def _cmd_gather(args: argparse.Namespace) -> None:
     from .tables import concat_tables
 
@@ -365,6 +404,24 @@ def parser() -> argparse.ArgumentParser:
                     help="first n test images only (quick runs); default: the full test split")
     et.add_argument("--threads", type=positive_int, default=None)
     et.set_defaults(func=_cmd_evaluate_task)
+
+    ex = sub.add_parser("task-examples", help="fig6: example images of the task networks")
+    ex.add_argument("--models", required=True, nargs="+", help="task models (one seed each)")
+    ex.add_argument("--data", required=True)
+    ex.add_argument("--delta-T-K", required=True, help="JSON list of ΔT in K")
+    ex.add_argument("--images", type=positive_int, default=6, help="images per row of the figure")
+    ex.add_argument("--out", required=True)
+    ex.add_argument("--threads", type=positive_int, default=None)
+    ex.set_defaults(func=_cmd_task_examples)
+
+    rd = sub.add_parser("ring-detuning", help="figS2: ring detunings of trained MRR models")
+    rd.add_argument("--models", required=True, nargs="+")
+    rd.add_argument("--out", required=True)
+    rd.set_defaults(func=_cmd_ring_detuning)
+
+    rw = sub.add_parser("redraw", help="redraw published figures from the committed tables")
+    rw.add_argument("figures", nargs="*", help="figure names (default: every figure)")
+    rw.set_defaults(func=_cmd_redraw, uses_torch=False)
 
     g = sub.add_parser("gather", help="concatenate tidy tables")
     g.add_argument("--out", required=True)

@@ -41,9 +41,10 @@ def check_parameters(results_dir: str | Path, platforms: list[str],
                                  f"{', '.join(known)}.")
     run = resolve(results_dir)
     if not ((run / "tables").is_dir() or (run / "models").is_dir()):
-        raise ParameterError(f"results_dir = {str(results_dir)!r} holds no run ({run} has no "
-                             "tables/ or models/): run the pipeline first (README), or set "
-                             "results_dir to a finished run, e.g. 'results/full'.")
+        raise ParameterError(f"results_dir = {str(results_dir)!r} holds no tables ({run} has no "
+                             "tables/ or models/): set it to 'figures' (the committed tables of "
+                             "the published figures) or to a finished run's figures_dir, e.g. "
+                             "'results/quick/figures' after `make quick`.")
 
 
 def _family(rows: pd.DataFrame) -> str:

@@ -18,7 +18,7 @@ Steps (each timed; a summary is printed at the end and written to <run-dir>/slur
    sinfo; account guessed), as the profile ships. Wall time and the SLURM jobs (sacct, by the
    run's job name) are reported.
 3. Every CSV of --reference/tables (default results/quick/tables of this repository) is compared
-   with the SLURM run's, cell by cell except wall-clock columns (tests/cpu_levels.compare).
+   with the SLURM run's, cell by cell except wall-clock columns (tests/determinism.compare).
 4. scancel: one training job (--scancel-target, default d2nn/sat_pat, the longest quick one) is
    forced to rerun; once its log shows seed 0's first epoch, the job is `scancel`led. Snakemake
    must report it failed and stop within --detect-limit seconds (default 180); the same command
@@ -242,7 +242,7 @@ def main() -> int:
 
         # --- 3. tables ----------------------------------------------------------------------
         sys.path.insert(0, str(REPO / "tests"))
-        from cpu_levels import compare  # noqa: E402  (prints "<table>: identical (n rows)")
+        from determinism import compare  # noqa: E402  (prints "<table>: identical (n rows)")
 
         if local_ref:
             ref_tables = sorted((run_dir / OUT / "tables").glob("*.csv"))

@@ -135,3 +135,40 @@ def example_images(model: PNN, meta: dict[str, Any], splits: Splits,
                 for dT in delta_T_K}
     z = latents(model, n)
     return {float(dT): samples(model, z, None, dT).reshape(-1, 28, 28) for dT in delta_T_K}
+
+
+#: gray levels of the example images' table (8 bits: what a figure can show)
+EXAMPLE_LEVELS = 255
+
+
+def _example_row(task: str, method: str, seed: int, dT: float | None, index: int,
+                 image: torch.Tensor, learned: bool = True) -> dict[str, Any]:
+    levels = (image.flatten().clamp(0.0, 1.0) * EXAMPLE_LEVELS).round().to(torch.int64)
+    return {"task": task, "platform": "mrr", "method": method, "seed": seed,
+            "delta_T_K": dT, "image": index, "learned": learned,
+            "pixels": " ".join(str(v) for v in levels.tolist())}
+
+
+def example_rows(models: Sequence[tuple[PNN, dict]], splits: Splits,
+                 delta_T_K: Sequence[float], n: int = 6) -> list[dict[str, Any]]:
+    """fig6's example images as a table: a row per image, its 28 × 28 pixel intensities as
+    8-bit gray levels (0 … 255 for 0 … 1, row-major, space-separated). The first ``n`` test images
+    (method ``data``, ΔT empty) come first; then, for every model (reconstruction or generation),
+    its :func:`example_images` at each ΔT (K) of ``delta_T_K``."""
+    originals = pixels(splits.test_x[:n], splits.dataset).reshape(-1, 28, 28)
+    rows = [_example_row("reconstruction", "data", -1, None, i, image)
+            for i, image in enumerate(originals)]
+    for model, meta in models:
+        for dT, images in example_images(model, meta, splits, delta_T_K, n).items():
+            rows += [_example_row(meta["task"], meta["method"], int(meta["seed"]), dT, i, image,
+                                  bool(meta.get("learned", True)))
+                     for i, image in enumerate(images)]
+    return rows
+
+
+def example_array(rows: Any) -> Any:
+    """The images of ``example_rows`` rows (a DataFrame) as an (N, 28, 28) array in [0, 1]."""
+    import numpy as np
+
+    levels = np.array([np.array(p.split(), dtype=np.float64) for p in rows.pixels])
+    return levels.reshape(-1, 28, 28) / EXAMPLE_LEVELS
