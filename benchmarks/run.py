@@ -19,7 +19,8 @@ Reports, per platform and all measured in this one run:
    freed memory retained (what the pnnsat commands do): peak resident memory, step time,
    system time and page faults per step;
 6. per platform, a fresh training process at each numerics level (``pnnsat.numerics``: native,
-   the default avx2 pin, baseline): what pinning the kernels costs in step time;
+   the default avx2 pin, ieee (avx2 + IEEE square roots), baseline): what pinning costs in
+   step time;
 7. SAT with its ascent reused for k steps (``ascent_every``, k = 1 is exact SAM): step time
    and ratio to bp, measured side by side;
 8. (only when asked for: ``--sections 8``; it compiles C++ with the system's compiler, ~40 s)
@@ -163,7 +164,8 @@ torch.set_num_threads(1)
 block = json.loads(sys.argv[4])
 spec = TrainSpec(platform=platform, method="bp", seed=0, platform_config=block, epochs=1)
 model = build_model(spec).train()
-opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+from pnnsat import ieee
+opt = ieee.adam(model.parameters(), lr=1e-3)  # IEEE square roots at level ieee
 method = build_method("bp")
 x, y = torch.randn(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
 before = peak_mib()

@@ -10,7 +10,6 @@ import sys
 
 import pytest
 from conftest import REPO
-from cpu_levels import OLDER_CPU, older_cpu_env
 
 from pnnsat import numerics
 from pnnsat.numerics import LEVELS, NumericsError
@@ -80,6 +79,24 @@ def test_torch_running_before_pnnsat_is_caught():
     assert "torch ran an operation before pnnsat was imported" in out.stderr
 
 
+#: an SSE4.2-era CPU, as far as each library's dispatch variable reaches
+OLDER_CPU = {
+    "ATEN_CPU_CAPABILITY": "default",
+    "ONEDNN_MAX_CPU_ISA": "SSE41",
+    "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+    "GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX2,-FMA,-AVX,-AVX512F",
+    "NPY_DISABLE_CPU_FEATURES": "X86_V3,X86_V4,AVX512_ICL,AVX512_SPR",  # numpy 2: groups
+}
+
+
+def older_cpu_env() -> dict[str, str]:
+    """This environment plus :data:`OLDER_CPU` (pinned variables of this process dropped, so
+    the child pins for itself)."""
+    from pnnsat.numerics import unpinned_environment
+
+    return unpinned_environment(**OLDER_CPU)
+
+
 FINGERPRINT = """
 import hashlib, sys
 import pnnsat, torch
@@ -112,11 +129,15 @@ def fingerprint(tmp_path, cache, name: str, env: dict[str, str]) -> str:
 
 def test_pinned_training_is_the_same_on_an_older_cpu(tmp_path, synthetic_cache):
     """Bitwise-equal trained weights (every platform) with and without an imitated older CPU
-    (tests/cpu_levels.py); unpinned, the same imitation changes them, so the check can fail."""
+    (:data:`OLDER_CPU`); unpinned, the same imitation changes them, so the check can fail."""
     pinned = fingerprint(tmp_path, synthetic_cache, "pinned", clean_env(PNNSAT_NUMERICS="avx2"))
     older = fingerprint(tmp_path, synthetic_cache, "pinned-older",
                         {**older_cpu_env(), "PNNSAT_NUMERICS": "avx2"})
     assert pinned == older and pinned.endswith("avx2")
+    ieee = fingerprint(tmp_path, synthetic_cache, "ieee", clean_env(PNNSAT_NUMERICS="ieee"))
+    ieee_older = fingerprint(tmp_path, synthetic_cache, "ieee-older",
+                             {**older_cpu_env(), "PNNSAT_NUMERICS": "ieee"})
+    assert ieee == ieee_older and ieee.endswith("ieee")
     native = fingerprint(tmp_path, synthetic_cache, "native", clean_env(PNNSAT_NUMERICS="native"))
     native_older = fingerprint(tmp_path, synthetic_cache, "native-older",
                                {**older_cpu_env(), "PNNSAT_NUMERICS": "native"})

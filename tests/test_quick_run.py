@@ -77,22 +77,28 @@ def test_an_unperturbed_device_a_scores_the_same_by_every_route():
     assert len(merged) and (merged.accuracy == merged.accuracy_drift).all()
 
 
+#: a chip's systematic errors that the cross-device grid does not sweep (they stay at device A's
+#: value on every fresh chip); where they are zero, a chip at σ = 0 has no error left at ΔT = 0
+UNSWEPT_ERRORS = {"mrr": ["crosstalk_kappa"], "mzi": ["crosstalk_kappa"],
+                  "d2nn": ["axial_sigma_um", "crosstalk"]}
+
+
 def test_an_error_free_chip_equals_the_twin():
-    """A fresh chip drawn at σ = 0 on every fabrication axis of the cross-device grid computes as
-    the twin does at ΔT = 0, for every model whose platform's other device errors vanish too."""
+    """A fresh chip drawn at σ = 0 on every fabrication axis of the cross-device grid, on a
+    platform whose other static errors are zero too, computes exactly as the twin at ΔT = 0."""
     cross, drift = quick_table("cross_device"), quick_table("thermal_drift")
     twin = drift[(drift.target == "twin") & (drift.delta_T_K == 0)]
     checked = 0
     for platform, block in QUICK["platforms"].items():
+        if any(block["device"].get(name, 0) for name in UNSWEPT_ERRORS[platform]):
+            continue
         axes = [f"sigma_{a}" for a in block["cross_device"]["grid"]]
         rows = cross[cross.platform == platform]
         zero = rows[(rows[axes].fillna(-1) == 0).all(axis=1)]
-        if zero.empty:
-            continue
         merged = zero.merge(twin, on=["platform", "method", "seed"], suffixes=("", "_twin"))
         assert (merged.accuracy == merged.accuracy_twin).all(), merged
         checked += len(merged)
-    assert checked, "no σ = 0 point in the quick cross-device grids"
+    assert checked, "no error-free chip in the quick cross-device grids (the MZI's has one)"
 
 
 def test_sharpness_and_landscape_are_finite():

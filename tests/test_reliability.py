@@ -220,7 +220,7 @@ def test_bad_notebook_parameters_are_one_line(kwargs, message, tmp_path):
 
 
 def test_notebook_pointed_at_a_missing_run_says_so(tmp_path):
-    with pytest.raises(ParameterError, match="has no tables/.*run the pipeline first"):
+    with pytest.raises(ParameterError, match="has no tables/.*set it to .figures. "):
         check_parameters(tmp_path / "nowhere", ["mrr"], ["bp"])
 
 

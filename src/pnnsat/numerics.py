@@ -1,4 +1,4 @@
-"""Pinned numerical code paths: the same numbers on every x86-64 machine that can run the project.
+"""Pinned numerical code paths: the CPU-dispatched kernels of torch's libraries, fixed per level.
 
 Three libraries inside torch choose their kernels by the CPU they find at run time, and each
 choice changes the order of floating-point operations:
@@ -24,9 +24,16 @@ Levels (environment variable ``PNNSAT_NUMERICS``; the references are written at 
 level     what is pinned                                      runs on
 ========  ==================================================  ==========================
 avx2      ATen avx2, oneDNN capped at AVX2, MKL COMPATIBLE    x86-64 CPUs with AVX2 + FMA
+ieee      avx2's, and IEEE-rounded sqrt (pnnsat.ieee)         x86-64 CPUs with AVX2 + FMA
 baseline  ATen default, oneDNN capped at SSE4.1, MKL COMPAT.  every x86-64 CPU (other numbers)
 native    nothing: each library picks for this CPU            anywhere (CPU-dependent numbers)
 ========  ==================================================  ==========================
+
+What the pins do not reach: torch's own vectorised ``sqrt`` rounds differently on different CPUs
+at every level (measured: ``../shared/cross-cpu``; README, "Same numbers on every machine"), and
+every Adam step uses it. Level ``ieee`` replaces the library's square roots with the CPU's
+IEEE-rounded instruction (:mod:`pnnsat.ieee`); it is not the default yet because the committed
+full run was computed at ``avx2`` and a change of level retrains every model.
 
 Results are also the same only at the same thread count (MKL and ATen split work by threads):
 the pipeline's jobs run with ``threads`` from the config (1). ``benchmarks/run.py`` prints
@@ -49,6 +56,8 @@ DEFAULT_LEVEL = "avx2"
 #: environment variables each level sets (a table, not a branch)
 LEVELS: dict[str, dict[str, str]] = {
     "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "COMPATIBLE"},
+    # avx2's pins, and IEEE-rounded square roots in the library and its Adam (pnnsat.ieee)
+    "ieee": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "COMPATIBLE"},
     "baseline": {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41",
                  "MKL_CBWR": "COMPATIBLE"},
     "native": {},
@@ -57,11 +66,13 @@ LEVELS: dict[str, dict[str, str]] = {
 #: pinning avx2 on a CPU without it would crash with an illegal instruction.
 REQUIRED_CPU_FLAGS: dict[str, tuple[str, ...]] = {
     "avx2": ("avx2", "fma"),
+    "ieee": ("avx2", "fma"),
     "baseline": ("sse4_1",),
     "native": (),
 }
 #: what torch.backends.cpu.get_cpu_capability() must report at each level
-ATEN_CAPABILITY: dict[str, str | None] = {"avx2": "AVX2", "baseline": "DEFAULT", "native": None}
+ATEN_CAPABILITY: dict[str, str | None] = {"avx2": "AVX2", "ieee": "AVX2", "baseline": "DEFAULT",
+                                          "native": None}
 
 _state: dict[str, Any] = {"level": None, "problem": None}
 
@@ -127,6 +138,13 @@ def pin(flags: set[str] | None = None) -> str:
     os.environ.update(LEVELS[level])
     os.environ[PINNED_VARIABLE] = ",".join(LEVELS[level])
     return level
+
+
+def current_level() -> str:
+    """The level this process computes at (pinning it first if nothing has yet)."""
+    if _state["level"] is None and _state["problem"] is None:
+        pin()
+    return _state["level"] or "native"
 
 
 def unpinned_environment(**extra: str) -> dict[str, str]:

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm  # jobs run in a terminal; tqdm.auto warns in kernels without ipywidgets
 
-from . import __version__
+from . import __version__, ieee
 from .accuracy import above_chance, features, head_accuracy, measured_accuracy
 from .chips import device_a, device_a_seed
 from .config import first_line
@@ -114,8 +114,7 @@ def resolve_torch_device(name: str = "cpu") -> torch.device:
 
 #: training.optimizer -> constructor(parameters, spec)
 OPTIMIZERS = {
-    "adam": lambda params, spec: torch.optim.Adam(params, lr=spec.lr,
-                                                  weight_decay=spec.weight_decay),
+    "adam": lambda params, spec: ieee.adam(params, lr=spec.lr, weight_decay=spec.weight_decay),
     "sgd": lambda params, spec: torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum,
                                                 weight_decay=spec.weight_decay),
 }

@@ -29,6 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import ieee
 from .base import Method, TrainingContext
 from .pat import in_situ_forward, straight_through
 
@@ -102,7 +103,7 @@ class DualAdaptive(Method):
                 name: SEPN(shape, self.hidden, self.channels) for name, shape in shapes.items()
             })
         self.sepns.to(param.device)
-        self.optimizer = torch.optim.Adam(self.sepns.parameters(), lr=self.lr)
+        self.optimizer = ieee.adam(self.sepns.parameters(), lr=self.lr)
         self.warmup_steps = round(self.warmup_epochs * context.steps_per_epoch)
 
     @property

@@ -51,6 +51,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import ieee
 from ..platforms.base import Platform
 from .base import LossFn, Method, StepResult, TrainingContext, frozen_batchnorm_statistics
 
@@ -69,7 +70,7 @@ def ascent_direction(controls: list[torch.Tensor], grads: list[torch.Tensor | No
     else:
         scales = [torch.ones_like(p) for p in controls]
         scaled = grads
-    norm = torch.sqrt(sum((t * t).sum() for t in scaled))
+    norm = ieee.sqrt(sum((t * t).sum() for t in scaled))
     if norm == 0:
         return [torch.zeros_like(p) for p in controls]
     return [rho * s * t / norm for s, t in zip(scales, scaled, strict=True)]

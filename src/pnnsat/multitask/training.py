@@ -27,7 +27,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .. import __version__
+from .. import __version__, ieee
 from ..config import first_line
 from ..data import Splits, dataset_info, load_splits
 from ..methods import TrainingContext, build_method
@@ -168,7 +168,7 @@ def train_task(spec: TaskSpec, data_cache: str | Path, out: str | Path,
     method.bind(model, TrainingContext(platform=platform, platform_config=spec.platform_config,
                                        seed=spec.seed, input_shape=tuple(train_x.shape[1:]),
                                        steps_per_epoch=-(-len(train_x) // spec.batch_size)))
-    optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
+    optimizer = ieee.adam(model.parameters(), lr=spec.lr)
     loss_fn = TASK_LOSSES[spec.task]
     history: list[dict[str, float]] = []
     t0 = time.perf_counter()
@@ -268,7 +268,7 @@ def train_feature_classifier(data_cache: str | Path, out: str | Path, epochs: in
     splits = load_splits(data_cache, train_subset, validation_subset=0)
     torch.manual_seed(seed)
     model = FeatureClassifier()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = ieee.adam(model.parameters(), lr=1e-3)
     t0 = time.perf_counter()
     for epoch in range(epochs):
         model.train()

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import ieee
 from .base import (
     PNN,
     LayerErrors,
@@ -131,7 +132,7 @@ def transfer_function(n: int, pixel_um: float, wavelength_um: float, z_um: float
     f = torch.fft.fftfreq(n, d=pixel_um, dtype=torch.float64)  # cycles per µm
     fx, fy = torch.meshgrid(f, f, indexing="xy")
     arg = 1.0 / wavelength_um**2 - fx**2 - fy**2
-    kz = 2 * math.pi * torch.sqrt(arg.clamp_min(0.0))
+    kz = 2 * math.pi * ieee.sqrt(arg.clamp_min(0.0))
     limit = 1.0 / (wavelength_um * math.sqrt((2 * z_um / (n * pixel_um)) ** 2 + 1))
     keep = (arg > 0) & (fx.abs() < limit) & (fy.abs() < limit)
     h = torch.polar(keep.double(), kz * z_um)
@@ -296,7 +297,7 @@ def intensity_threshold(field: torch.Tensor) -> torch.Tensor:
     intensity = field.real**2 + field.imag**2
     half_mean = intensity.mean(dim=(-2, -1), keepdim=True) / 2
     kept = F.relu(1 - half_mean / intensity.clamp_min(1e-12))  # I_new / I
-    return field * kept.clamp_min(1e-20).sqrt()
+    return field * ieee.sqrt(kept.clamp_min(1e-20))
 
 
 class D2NN(PNN):

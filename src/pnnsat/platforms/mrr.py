@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import ieee
 from .base import (
     PNN,
     LayerErrors,
@@ -114,7 +115,7 @@ def lorentzian_weight(detuning_nm: torch.Tensor, physics: MRRPhysics) -> torch.T
 def detuning_for_weight(weight: torch.Tensor, physics: MRRPhysics) -> torch.Tensor:
     """Inverse of :func:`lorentzian_weight` on the red side: |Δ| (nm) giving ``weight``."""
     w = weight / physics.amplitude
-    return physics.gamma_nm * torch.sqrt((1.0 + w) / (1.0 - w))
+    return physics.gamma_nm * ieee.sqrt((1.0 + w) / (1.0 - w))
 
 
 class MRRWeightBank(PhysicalLayer):

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import ieee
 from .base import (
     PNN,
     LayerErrors,
@@ -127,8 +128,8 @@ def complex_dtype(real: torch.Tensor) -> torch.dtype:
 
 def coupler(eps: torch.Tensor) -> torch.Tensor:
     """2×2 coupler matrices B(ε) = [[t, i r], [i r, t]] for a batch of split errors ε: (K, 2, 2)."""
-    t = torch.sqrt((1 + eps) / 2).to(complex_dtype(eps))
-    r = 1j * torch.sqrt((1 - eps) / 2).to(complex_dtype(eps))
+    t = ieee.sqrt((1 + eps) / 2).to(complex_dtype(eps))
+    r = 1j * ieee.sqrt((1 - eps) / 2).to(complex_dtype(eps))
     return torch.stack([torch.stack([t, r], -1), torch.stack([r, t], -1)], -2)
 
 
@@ -139,7 +140,7 @@ def split_amplitudes(eps: torch.Tensor | None, like: torch.Tensor) -> tuple[torc
     as a device whose errors are all zero)."""
     if eps is None:
         eps = torch.zeros((), dtype=like.dtype, device=like.device)
-    return torch.sqrt((1 + eps) / 2), torch.sqrt((1 - eps) / 2)
+    return ieee.sqrt((1 + eps) / 2), ieee.sqrt((1 - eps) / 2)
 
 
 def mzi_matrices(theta: torch.Tensor, phi: torch.Tensor, eps1: torch.Tensor | None = None,
@@ -360,7 +361,7 @@ class ClementsMesh(PhysicalLayer):
         if perturbation is not None:
             eta_in = coupling_efficiency(perturbation.input_offset_um, perturbation.input_angle_deg,
                                          self.physics).to(x.device)
-            field = field * torch.sqrt(eta_in).to(field.real.dtype)
+            field = field * ieee.sqrt(eta_in).to(field.real.dtype)
             eta_out = coupling_efficiency(perturbation.output_offset_um,
                                           perturbation.output_angle_deg, self.physics).to(x.device)
         u = reuse_while_fixed(self, errors, perturbation,
