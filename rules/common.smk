@@ -83,18 +83,29 @@ if not _stamp.exists():
     _stamp.parent.mkdir(parents=True, exist_ok=True)
     _stamp.touch()
 
-# figures/ holds the committed paper figures: only the documented full run (config.yaml as it
-# is) writes there. A config layered on top (`--configfile my.yaml`, `--config key=value`) that
-# changes anything must name its own results_dir and figures_dir.
-if (Path(workflow.basedir) / config["figures_dir"]).resolve() == (Path(workflow.basedir) / "figures").resolve():
+# figures/ holds the committed paper figures, their tables and executed notebooks: only the
+# documented full run (config.yaml as it is) writes there. A config layered on top
+# (`--configfile my.yaml`, `--config key=value`) that changes anything must keep both its
+# results_dir and its figures_dir out of figures/ (neither the folder nor anything inside it).
+_PUBLISHED = (Path(workflow.basedir) / "figures").resolve()
+
+
+def _inside_published(path):
+    where = (Path(workflow.basedir) / str(path)).resolve()
+    return where == _PUBLISHED or _PUBLISHED in where.parents
+
+
+_into_figures = [k for k in ("results_dir", "figures_dir") if _inside_published(config[k])]
+if _into_figures:
     # config/config.yaml as committed (read without a second schema validation: see checked_stamp)
     _default = yaml.safe_load((Path(workflow.basedir) / "config" / "config.yaml").read_text())
     _changed = differences(_default, config)
     if _changed:
         raise ValueError(
             f"this run's config differs from config/config.yaml ({', '.join(_changed[:5])}) but "
-            "would write into figures/, the committed paper figures. Give your config file its "
-            "own results_dir and figures_dir, or layer it on the quick run: "
+            f"its {' and '.join(f'{k} = {config[k]!r}' for k in _into_figures)} would write into "
+            "figures/, the committed paper figures. Give your config file its own results_dir "
+            "and figures_dir outside figures/, or layer it on the quick run: "
             "--configfile config/quick.yaml my.yaml (--configfile replaces the quick profile's "
             "config file rather than adding to it)."
         )

@@ -128,6 +128,21 @@ def test_extra_config_file_does_not_overwrite_the_paper_figures(tmp_path):
     assert layered.returncode == 0, layered.stderr
 
 
+@pytest.mark.parametrize("setting", ["results_dir: figures", "results_dir: figures/mine",
+                                     "figures_dir: figures/../figures/sub",
+                                     "{results_dir: results/mine, figures_dir: figures}"])
+def test_no_layered_config_writes_into_figures(tmp_path, setting):
+    """results_dir or figures_dir at figures/ or inside it: refused before any work, for a config
+    layered on the quick run too (nothing but the default full run writes the paper's files)."""
+    mine = tmp_path / "my.yaml"
+    mine.write_text(setting.strip("{}").replace(", ", "\n") + "\n")
+    result = snakemake("-n", "--configfile", "config/quick.yaml", str(mine))
+    assert result.returncode != 0
+    said = result.stdout + result.stderr
+    assert "would write into figures/" in said
+    assert not (REPO / "figures/mine").exists() and not (REPO / "figures/sub").exists()
+
+
 # 3. corrupt gzip (see also test_data) ---------------------------------------------------------
 
 def test_corrupt_deflate_stream_is_named(tmp_path):
