@@ -35,6 +35,9 @@ rule all:
         [f"{R}/tables/{t}.csv" for t in ("sharpness", "landscape")],
         [f"{R}/tables/rho_sweep.csv"] if RHO_PLATFORMS else [],
         [f"{R}/tables/ablation_{t}.csv" for t in ABLATION_TABLES] if ABLATIONS else [],
+        # every model and per-model table too: Snakemake rebuilds a missing or deleted
+        # intermediate only if a target needs it (rules/common.smk, `intermediates`)
+        lambda w: intermediates(),
 
 
 include: "rules/data.smk"

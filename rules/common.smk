@@ -41,7 +41,10 @@ def check_config():
     method, every evaluation sweep names fields of its platform, every ablation's methods and
     network build: a bad block stops the run here, before any job, naming its key path."""
     validate(config, str(SCHEMA))
+    from pnnsat.config import validate_ablations
     from pnnsat.evaluation import check_sweeps
+
+    validate_ablations(config, "config")
     from pnnsat.platforms import get_platform
 
     for p in config["platforms"]:
@@ -118,6 +121,25 @@ if "cpu_slots" not in workflow.global_resources:
     workflow.global_resources["cpu_slots"] = len(os.sched_getaffinity(0))
 R = config["results_dir"]
 FIG = config["figures_dir"]
+
+
+def check_writable(key, folder):
+    """`folder` (config `key`) can be created and written: its nearest existing ancestor is a
+    writable directory. Checked before any job, so a bad path is one line, not a traceback."""
+    path = (Path(workflow.basedir) / folder).resolve()
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"config {key} = {folder!r}: {existing} is a file, not a directory; "
+                         f"choose a {key} that is not under a file.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"config {key} = {folder!r}: {existing} is not writable; choose a "
+                         f"writable {key}.")
+
+
+for _key in ("results_dir", "figures_dir"):
+    check_writable(_key, config[_key])
 DATA = "results/data/{dataset}-split{split_seed}-val{validation_size}.pt".format(
     dataset=config["dataset"], **config["data"]
 )
@@ -230,6 +252,14 @@ def ablation_spec(w):
 # platform's configured rho is not retrained: its point is the main sat models.
 RHO_PLATFORMS = config["rho_sweep"]["platforms"]
 RHOS = [f"{r:g}" for r in config["rho_sweep"]["rho"]]
+# A figure whose input list is empty would fail only after all training (a gather with no
+# inputs): refused here, before any job. figure -> (config key, its value)
+FIGURE_INPUT_LISTS = {"figS1_rho": ("rho_sweep.platforms", RHO_PLATFORMS),
+                      "figS5_ablations": ("ablations", ABLATIONS)}
+for _fig, (_key, _value) in FIGURE_INPUT_LISTS.items():
+    if _fig in config["figures"] and not _value:
+        raise ValueError(f"config {_key} is empty but figures lists {_fig}, which draws it: "
+                         f"give {_key} at least one entry, or drop {_fig} from figures.")
 for _p in RHO_PLATFORMS:
     if _p not in config["platforms"]:
         raise ValueError(f"config rho_sweep.platforms names {_p}, which is not in platforms "
@@ -314,6 +344,26 @@ if MT:
 elif "fig6_multitask" in config["figures"]:
     raise ValueError("config figures lists fig6_multitask but there is no multitask block; add "
                      "one (see config/config.yaml) or drop the figure.")
+
+
+def intermediates():
+    """Every model and every per-model evaluation table of the run (called when the DAG is
+    built, after every rules file has been read). Listed as targets of `all`, so that a model or
+    table that was deleted (e.g. unreadable) is rebuilt by the next plain run, with whatever
+    depends on it."""
+    seeds = config["seeds"]
+    files = [f"{R}/models/{p}/{m}/seed{s}.pt" for p, m, s in RUNS]
+    files += [f"{R}/eval/{p}/{m}/seed{s}/{t}.csv" for p, m, s in RUNS for t in TABLES]
+    files += [f"{R}/eval/{p}/{kind}.csv" for kind, ps in PLATFORM_TABLES.items() for p in ps]
+    files += [m for p in RHO_PLATFORMS for m in rho_sweep_models(SimpleNamespace(platform=p))]
+    for a, m in ABLATION_RUNS:
+        files += [f"{R}/ablations/{a}/models/{m}/seed{s}.pt" for s in seeds]
+        files += [f"{R}/ablations/{a}/eval/{m}/seed{s}/{t}.csv" for s in seeds
+                  for t in ABLATION_TABLES]
+    if MT:
+        files += [task_model(t, m, s) for t in TASKS for m in MT["methods"] for s in seeds]
+        files += [FEATURE_CLASSIFIER] + [f"{MT_DIR}/eval/{t}.csv" for t in TASKS]
+    return sorted(set(files))
 
 
 def task_model(task, method, seed):

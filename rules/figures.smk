@@ -36,6 +36,9 @@ rule figure:
     params:
         parameters=figure_params,
         caption=lambda w: FIGURE_CAPTIONS.get(w.fig, "(no caption in the README's figure table)"),
+    # on failure, the notebook's own one-line error first (papermill's traceback is in the log)
     shell:
         "{PY} -m papermill {input.notebook} {log.notebook} -k python3 --log-output"
-        " -y {params.parameters:q} > {log.log} 2>&1 && cp {log.notebook} {output.notebook}"
+        " -y {params.parameters:q} > {log.log} 2>&1 || {{ echo \"figure {wildcards.fig}:"
+        " $(grep -E '^[A-Za-z]*(Error|Exception): ' {log.log} | tail -n 1)"
+        " (full log: {log.log})\" >&2; exit 1; }}; cp {log.notebook} {output.notebook}"

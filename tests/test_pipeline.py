@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,22 @@ def test_changing_the_numerics_level_retrains(monkeypatch):
     assert planned_training_jobs("baseline") >= runs
 
 
+
+
+@pytest.mark.skipif(not (REPO / "results/quick/tables/training.csv").is_file(),
+                    reason="needs the quick run (make test runs it first)")
+def test_a_deleted_model_is_retrained_by_the_plain_rerun():
+    """A model removed from a finished run (say, found unreadable) is planned again by the
+    documented command, without --forcerun: `all` lists every model and per-model table.
+    (In this file: pytest-xdist's loadfile keeps it apart from the other quick-run dry runs.)"""
+    model = REPO / "results/quick/models/mrr/bp/seed1.pt"
+    aside = model.with_name("seed1.pt.aside")
+    os.replace(model, aside)
+    try:
+        result = subprocess.run([*SNAKEMAKE, "-n", "--workflow-profile", "profiles/quick"],
+                                capture_output=True, text=True, cwd=REPO)
+    finally:
+        os.replace(aside, model)
+    assert result.returncode == 0, result.stderr
+    assert "Missing output files: results/quick/models/mrr/bp/seed1.pt" in result.stdout
+    assert "rule train:" in result.stdout or "localrule train:" in result.stdout

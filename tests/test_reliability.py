@@ -315,3 +315,85 @@ def test_a_model_table_without_its_training_table_is_refused(tmp_path):
         tables / "thermal_drift.csv", index=False)
     with pytest.raises(FileNotFoundError, match="training.csv does not exist"):
         read_table(tmp_path / "run", "thermal_drift")
+
+
+def test_a_typo_in_an_ablation_set_is_refused_naming_its_key(tmp_path):
+    """An ablation's `set` is merged onto its platform's block and validated like it: a typo no
+    longer trains the baseline under the ablation's name (dry run: before any job)."""
+    mine = tmp_path / "my.yaml"
+    mine.write_text("ablations:\n  authors_optimiser: {platform: mzi, methods: [bp], "
+                    "set: {trainig: {lr: 0.1}}}\n")
+    result = snakemake("-n", "--configfile", "config/quick.yaml", str(mine))
+    assert result.returncode != 0
+    said = result.stdout + result.stderr
+    assert "ablations.authors_optimiser.set" in said and "'trainig' was unexpected" in said
+
+
+@pytest.mark.parametrize("setting, key", [("rho_sweep: {platforms: [], rho: [0.3]}",
+                                           "rho_sweep.platforms"),
+                                          ("ablations: null", "ablations")])
+def test_an_empty_list_that_feeds_a_figure_is_refused_at_parse_time(tmp_path, setting, key):
+    mine = tmp_path / "my.yaml"
+    mine.write_text(setting + "\n")
+    result = snakemake("-n", "--configfile", "config/quick.yaml", str(mine))
+    assert result.returncode != 0
+    assert f"config {key} is empty but figures lists" in result.stdout + result.stderr
+
+
+def test_results_dir_under_a_regular_file_is_one_line(tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder\n")
+    mine = tmp_path / "my.yaml"
+    mine.write_text(f"results_dir: {blocker}/run\nfigures_dir: {blocker}/run/figures\n")
+    result = snakemake("-n", "--configfile", "config/quick.yaml", str(mine))
+    assert result.returncode != 0
+    said = result.stdout + result.stderr
+    assert f"{blocker} is a file, not a directory" in said and "NotADirectoryError" not in said
+
+
+@pytest.mark.parametrize("err, expected", [
+    (OSError(28, "No space left on device", "/r/tables/x.csv"),
+     "/r/tables/x.csv: No space left on device (errno 28)"),
+    (NotADirectoryError(20, "Not a directory", "/r/afile/x"), "/r/afile/x: Not a directory"),
+    (RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 640 vs 548"),
+     "is the disk full?"),
+])
+def test_io_errors_are_one_line_naming_path_and_reason(err, expected):
+    from pnnsat.cli import error_line
+
+    line = error_line(err)
+    assert expected in line and "\n" not in line
+
+
+def test_a_failed_write_in_a_command_is_one_line(tmp_path, monkeypatch, capsys):
+    """gather on a full disk: the OSError of the write reaches the user as one line."""
+    import pandas as pd
+
+    from pnnsat import cli, tables
+
+    part = tmp_path / "part.csv"
+    pd.DataFrame({"platform": ["mrr"], "method": ["bp"], "seed": [0], "accuracy": [0.5]}).to_csv(
+        part, index=False)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "out.csv"))
+
+    monkeypatch.setattr(tables, "concat_tables", full_disk)
+    assert cli.main(["gather", "--out", str(tmp_path / "out.csv"), str(part)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "No space left on device" in err and "out.csv" in err
+
+
+def test_discarded_checkpoint_line_gives_no_unsafe_advice(tmp_path, capsys):
+    """torch's weights-only refusal advises re-running with weights_only=False (unsafe for a
+    file of unknown origin): the discard line keeps only its first sentence."""
+    from pathlib import PurePosixPath
+
+    from pnnsat.training import _read_checkpoint
+
+    path = tmp_path / "seed0.pt.partial"
+    torch.save({"epoch": 1, "odd": PurePosixPath("x")}, path)
+    assert _read_checkpoint(path) == {} and not path.exists()
+    said = capsys.readouterr().out
+    assert "discarding unreadable checkpoint" in said and "weights_only" not in said
+    assert said.count("\n") == 1

@@ -442,8 +442,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             verify_numerics()  # the pinned kernels (pnnsat.numerics), or one line saying why not
         args.func(args)
     # (pnnsat.data.DataError is a RuntimeError)
-    except (ConfigError, ValueError, KeyError, RuntimeError, FileNotFoundError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"pnnsat {args.command}: error: {message}", file=sys.stderr)
+    except (ConfigError, ValueError, KeyError, RuntimeError, OSError) as err:
+        print(f"pnnsat {args.command}: error: {error_line(err)}", file=sys.stderr)
         return 2
     return 0
+
+
+#: what torch's writer says when a write fails part-way (typically a full disk)
+TORCH_WRITE_FAILURE = ("inline_container", "unexpected pos", "PytorchStreamWriter failed")
+
+
+def error_line(err: BaseException) -> str:
+    """One line for a failed command: the message of our own errors; for an operating-system
+    error the path and the reason (disk full, not a directory, read-only, ...)."""
+    if isinstance(err, KeyError) and err.args:
+        return str(err.args[0])
+    if isinstance(err, OSError) and not isinstance(err, FileNotFoundError) and err.strerror:
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror} (errno {err.errno}); free space or fix the path and rerun."
+    if isinstance(err, RuntimeError) and any(t in str(err) for t in TORCH_WRITE_FAILURE):
+        import shutil
+
+        free = shutil.disk_usage(Path.cwd()).free / 2**20
+        return (f"writing a torch file failed part-way ({str(err).splitlines()[0][:120]}); "
+                f"is the disk full? {free:.0f} MiB free here. Free space and rerun.")
+    return str(err)

@@ -72,7 +72,33 @@ def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any
         err = errors[0]
         raise ConfigError(f"{source}: invalid value at '{_key_path(err)}': {err.message}. "
                           f"Fix it in {source} (allowed values are in {SCHEMA}).")
+    validate_ablations(config, source, validator)
     return dict(config)
+
+
+def validate_ablations(config: Mapping[str, Any], source: str = "config",
+                       validator: Any = None) -> None:
+    """Each ablation's ``set`` merged onto its platform's block must be a valid platform block
+    (the same schema): a typo in ``set`` would otherwise train the baseline unnoticed. Raises
+    :class:`ConfigError` naming the key path under ``ablations.<name>.set``."""
+    if validator is None:
+        import jsonschema
+
+        schema = yaml.safe_load(resolve(SCHEMA).read_text(encoding="utf-8"))
+        validator = jsonschema.Draft202012Validator(schema)
+    for name, spec in (config.get("ablations") or {}).items():
+        platform = spec["platform"]
+        if platform not in config.get("platforms", {}):
+            continue  # named by the pipeline's own check (not in platforms)
+        block = deep_merge(config["platforms"][platform], spec.get("set") or {})
+        trial = {**config, "platforms": {**config["platforms"], platform: block}}
+        errors = sorted(validator.iter_errors(trial), key=lambda e: list(e.absolute_path))
+        if errors:
+            err = errors[0]
+            where = _key_path(err).replace(f"platforms.{platform}", f"ablations.{name}.set", 1)
+            raise ConfigError(f"{source}: ablation {name!r}: invalid value at '{where}' (its set "
+                              f"merged onto platforms.{platform}): {err.message}. Fix it in "
+                              f"{source} (allowed keys and values are in {SCHEMA}).")
 
 
 def load_config(*paths: str | Path) -> dict[str, Any]:

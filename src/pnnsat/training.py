@@ -332,9 +332,8 @@ def _read_checkpoint(path: Path) -> dict[str, Any]:
             raise ValueError("not a pnnsat training checkpoint")
         return state
     except Exception as err:  # a truncated or foreign file: start again rather than block
-        print(f"discarding unreadable checkpoint {path} ({type(err).__name__}: "
-              f"{str(err).splitlines()[0] if str(err) else ''}); training from the start.",
-              flush=True)
+        print(f"discarding unreadable checkpoint {path} ({first_line(err)}); training from the "
+              "start.", flush=True)
         path.unlink(missing_ok=True)
         return {}
 
@@ -358,9 +357,9 @@ def load_model(path: str | Path, map_location: str = "cpu") -> tuple[PNN, dict[s
     try:
         model = get_platform(spec.platform).build_model(spec.platform_config)
         model.load_state_dict(payload["state_dict"])
-    except Exception as err:  # written by another version of the code, or edited
-        raise RuntimeError(f"{path} does not fit the {spec.platform} model of this code "
-                           f"({first_line(err)}); it was written by another version: "
-                           f"{retrain}") from err
+    except Exception as err:  # another version of the code, another platform config, or edited
+        raise RuntimeError(f"{path} does not fit the {spec.platform} model this code builds from "
+                           f"its recorded config ({first_line(err)}); it was written by another "
+                           f"version of the code or edited: {retrain}") from err
     model.eval()
     return model, payload["meta"]
