@@ -167,9 +167,16 @@ def evaluate_code(w):
     return code("evaluation", "training", f"platforms/{w.platform}")
 
 
+#: the registries a figure draws from (method labels, colours, markers; platform labels): not
+#: code inputs of training and evaluation (adding a method retrains nothing), but of every figure
+FIGURE_REGISTRIES = [f"{PKG}/methods/__init__.py", f"{PKG}/platforms/__init__.py"]
+
+
 def figure_code(w):
-    """What a figure notebook imports from the library (its cells' `from pnnsat... import`)."""
-    return code_dependencies(notebook_imports(f"notebooks/{w.fig}.ipynb", PKG), PKG)
+    """What a figure notebook imports from the library (its cells' `from pnnsat... import`), and
+    the registries whose labels and colours it draws."""
+    return (code_dependencies(notebook_imports(f"notebooks/{w.fig}.ipynb", PKG), PKG)
+            + FIGURE_REGISTRIES)
 
 
 def readme_captions():

@@ -106,3 +106,8 @@ def install() -> None:
 
     compare_outputs.numeric_tolerance = True  # type: ignore[attr-defined]
     IPyNbCell.compare_outputs = compare_outputs
+
+
+def pytest_configure(config: Any) -> None:
+    """As a pytest plugin (``-p nbval_numbers``, for a pytest run outside tests/): install."""
+    install()

@@ -9,6 +9,7 @@ current sources, and a derivation that cannot hide a changed number or a failing
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -79,10 +80,11 @@ def test_nbval_notebook_runs_the_source_against_the_published_summary(path):
 
 def nbval(notebook, tmp_path):
     """Run nbval on one notebook in a separate pytest (no xdist); its exit code and output."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tests")}  # the number-aware comparison
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                          "-p", "no:xdist", "--rootdir", str(tmp_path), "-c", "/dev/null",
-                          "--nbval-lax", str(notebook)],
-                         cwd=REPO, capture_output=True, text=True, timeout=300)
+                          "-p", "no:xdist", "-p", "nbval_numbers", "--rootdir", str(tmp_path),
+                          "-c", "/dev/null", "--nbval-lax", str(notebook)],
+                         cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
     return run.returncode, run.stdout + run.stderr
 
 

@@ -79,7 +79,12 @@ def test_method_options_that_do_not_fit_the_platform_stop_the_dag(tmp_path):
 
 def planned_jobs(*args: str) -> dict[str, int]:
     """Rule -> job count of a forced dry run (Snakemake's `--quiet rules` summary table)."""
-    result = snakemake("-n", "--forceall", "--quiet", "rules", *args)
+    return planned_jobs_of("--forceall", *args)
+
+
+def planned_jobs_of(*args: str) -> dict[str, int]:
+    """Rule -> job count of a dry run with ``args``."""
+    result = snakemake("-n", "--quiet", "rules", *args)
     assert result.returncode == 0, result.stderr
     counts = {}
     for line in result.stdout.splitlines():
@@ -150,3 +155,19 @@ def test_a_deleted_model_is_retrained_by_the_plain_rerun():
     assert result.returncode == 0, result.stderr
     assert "Missing output files: results/quick/models/mrr/bp/seed1.pt" in result.stdout
     assert "rule train:" in result.stdout or "localrule train:" in result.stdout
+
+
+@pytest.mark.skipif(not (REPO / "results/quick/tables/training.csv").is_file(),
+                    reason="needs the quick run (make test runs it first)")
+def test_an_edited_method_registry_redraws_every_figure_and_retrains_nothing():
+    """A method's label or colour lives in the registry (methods/__init__.py): an edit there
+    (here: a newer modification time) replans every figure, and no training."""
+    registry = REPO / "src/pnnsat/methods/__init__.py"
+    before = registry.stat()
+    os.utime(registry, (before.st_atime, before.st_mtime + 3600))
+    try:
+        counts = planned_jobs_of("--workflow-profile", "profiles/quick")
+    finally:
+        os.utime(registry, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert counts.get("figure") == len(QUICK["figures"])
+    assert not counts.get("train") and not counts.get("evaluate")

@@ -86,7 +86,9 @@ def nbval_notebook(name: str) -> Any:
     if len(reference) != 1 or not reference[0].outputs:
         raise ValueError(f"{published_path} has no summary output (a cell tagged "
                          "nbval-check-output with outputs): run `make redraw`.")
-    tagged(nb, "nbval-check-output")[0].outputs = reference[0].outputs
+    summary = tagged(nb, "nbval-check-output")[0]
+    # nbval skips a cell without an execution count ("unrun"): keep the published one's
+    summary.outputs, summary.execution_count = reference[0].outputs, reference[0].execution_count
     return nb
 
 
