@@ -234,6 +234,17 @@ def test_bad_notebook_parameters_are_one_line(kwargs, message, tmp_path):
     assert len(err.value._render_traceback_()) == 1  # how Jupyter shows it: one line
 
 
+@pytest.mark.parametrize("bad", ["", None, 3, "afile/figures"])
+def test_notebook_figures_dir_is_checked_first(tmp_path, bad):
+    (tmp_path / "afile").write_text("a file\n")
+    bad = str(tmp_path / bad) if bad == "afile/figures" else bad
+    if bad is None:  # not given: not checked
+        check_parameters("figures", ["mrr"], ["bp"], None)
+        return
+    with pytest.raises(ParameterError, match="figures_dir = .*(give a folder path|not a folder)"):
+        check_parameters("figures", ["mrr"], ["bp"], bad)
+
+
 def test_notebook_pointed_at_a_missing_run_says_so(tmp_path):
     with pytest.raises(ParameterError, match="has no tables/.*set it to .figures. "):
         check_parameters(tmp_path / "nowhere", ["mrr"], ["bp"])

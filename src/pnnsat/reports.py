@@ -4,7 +4,9 @@ these only read ``results/<run>/tables/*.csv``)."""
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,9 +25,12 @@ class ParameterError(ValueError):
 
 
 def check_parameters(results_dir: str | Path, platforms: list[str],
-                     methods: list[str] | None = None) -> None:
-    """Check a figure notebook's parameters before it reads anything (one line if wrong).
-    Called first by every notebook, it also starts the figure's list of left-out models."""
+                     methods: list[str] | None = None,
+                     figures_dir: str | Path | None = None) -> None:
+    """Check a figure notebook's parameters before it reads anything (one line if wrong):
+    known platforms and methods, a ``results_dir`` with tables, a ``figures_dir`` that can be
+    written. Called first by every notebook, it also starts the figure's list of left-out
+    models."""
     from .platforms import PLATFORMS
 
     EXCLUDED.clear()
@@ -39,12 +44,28 @@ def check_parameters(results_dir: str | Path, platforms: list[str],
         if unknown:
             raise ParameterError(f"{name} = {values!r}: unknown {unknown}; known: "
                                  f"{', '.join(known)}.")
+    if figures_dir is not None:
+        _check_figures_dir(figures_dir)
     run = resolve(results_dir)
     if not ((run / "tables").is_dir() or (run / "models").is_dir()):
         raise ParameterError(f"results_dir = {str(results_dir)!r} holds no tables ({run} has no "
                              "tables/ or models/): set it to 'figures' (the committed tables of "
                              "the published figures) or to a finished run's figures_dir, e.g. "
                              "'results/quick/figures' after `make quick`.")
+
+
+def _check_figures_dir(figures_dir: Any) -> None:
+    """``figures_dir`` is a folder path whose nearest existing ancestor is a writable folder."""
+    if not isinstance(figures_dir, (str, Path)) or not str(figures_dir).strip():
+        raise ParameterError(f"figures_dir = {figures_dir!r}: give a folder path, e.g. "
+                             "'results/by-hand/figures'.")
+    existing = resolve(figures_dir)
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ParameterError(f"figures_dir = {str(figures_dir)!r}: {existing} is "
+                             f"{'not a folder' if not existing.is_dir() else 'not writable'}; "
+                             "give a writable folder, e.g. 'results/by-hand/figures'.")
 
 
 def _family(rows: pd.DataFrame) -> str:
