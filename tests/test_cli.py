@@ -114,7 +114,7 @@ def test_model_of_another_code_version_is_named_with_the_fix(synthetic_cache, tm
     out = tmp_path / "t" / "training.csv"
     code, err = _main(capsys, "evaluate", "--model", str(model), "--data", str(synthetic_cache),
                       "--sweeps", "{}", "--out", str(out))
-    assert code == 2 and "does not fit the mrr model of this code" in err
+    assert code == 2 and "does not fit the mrr model this code builds" in err
     assert f"--forcerun {model}" in err and "Traceback" not in err and not out.exists()
 
 

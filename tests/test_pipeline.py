@@ -161,13 +161,15 @@ def test_a_deleted_model_is_retrained_by_the_plain_rerun():
                     reason="needs the quick run (make test runs it first)")
 def test_an_edited_method_registry_redraws_every_figure_and_retrains_nothing():
     """A method's label or colour lives in the registry (methods/__init__.py): an edit there
-    (here: a newer modification time) replans every figure, and no training."""
+    (here a comment appended, then removed: Snakemake compares content, not just the time)
+    replans every figure, and no training."""
     registry = REPO / "src/pnnsat/methods/__init__.py"
-    before = registry.stat()
-    os.utime(registry, (before.st_atime, before.st_mtime + 3600))
+    text, before = registry.read_bytes(), registry.stat()
+    registry.write_bytes(text + b"# an edit of the registry\n")
     try:
         counts = planned_jobs_of("--workflow-profile", "profiles/quick")
     finally:
+        registry.write_bytes(text)
         os.utime(registry, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert counts.get("figure") == len(QUICK["figures"])
-    assert not counts.get("train") and not counts.get("evaluate")
+    assert counts.get("figure") == len(QUICK["figures"]), counts
+    assert not counts.get("train") and not counts.get("evaluate"), counts
