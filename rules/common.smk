@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from pnnsat.config import deep_merge, differences  # noqa: E402
 from pnnsat.dependencies import code_dependencies, notebook_imports  # noqa: E402
 from pnnsat.numerics import requested_level  # noqa: E402
+from pnnsat.paths import unwritable_folder  # noqa: E402
 from pnnsat.tables import TABLE_SWEEPS  # noqa: E402
 
 
@@ -40,12 +41,12 @@ def check_config():
     """The config against config/schema.yaml; every (platform, method) option block builds its
     method, every evaluation sweep names fields of its platform, every ablation's methods and
     network build: a bad block stops the run here, before any job, naming its key path."""
-    validate(config, str(SCHEMA))
     from pnnsat.config import validate_ablations
     from pnnsat.evaluation import check_sweeps
-
-    validate_ablations(config, "config")
     from pnnsat.platforms import get_platform
+
+    validate(config, str(SCHEMA))
+    validate_ablations(config, "config")
 
     for p in config["platforms"]:
         for m in config["methods"]:
@@ -124,18 +125,12 @@ FIG = config["figures_dir"]
 
 
 def check_writable(key, folder):
-    """`folder` (config `key`) can be created and written: its nearest existing ancestor is a
-    writable directory. Checked before any job, so a bad path is one line, not a traceback."""
-    path = (Path(workflow.basedir) / folder).resolve()
-    existing = path
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ValueError(f"config {key} = {folder!r}: {existing} is a file, not a directory; "
-                         f"choose a {key} that is not under a file.")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(f"config {key} = {folder!r}: {existing} is not writable; choose a "
-                         f"writable {key}.")
+    """`folder` (config `key`) can be created and written: checked before any job, so a bad
+    path is one line, not a traceback."""
+    problem = unwritable_folder(Path(workflow.basedir) / folder)
+    if problem:
+        raise ValueError(f"config {key} = {folder!r}: {problem}; choose a {key} that is a "
+                         "writable folder (not under a file).")
 
 
 for _key in ("results_dir", "figures_dir"):

@@ -241,7 +241,8 @@ def test_notebook_figures_dir_is_checked_first(tmp_path, bad):
     if bad is None:  # not given: not checked
         check_parameters("figures", ["mrr"], ["bp"], None)
         return
-    with pytest.raises(ParameterError, match="figures_dir = .*(give a folder path|not a folder)"):
+    with pytest.raises(ParameterError,
+                       match="figures_dir = .*(give a folder path|is a file, not a directory)"):
         check_parameters("figures", ["mrr"], ["bp"], bad)
 
 

@@ -44,6 +44,20 @@ def resolve(path: str | Path) -> Path:
     return path if path.is_absolute() else repo_root() / path
 
 
+def unwritable_folder(path: str | Path) -> str | None:
+    """Why folder ``path`` (relative to the repository) cannot be created and written — its
+    nearest existing ancestor is a file, or not writable — as words naming that ancestor; None
+    if it can."""
+    existing = resolve(path).resolve()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, not a directory"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable"
+    return None
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; rename it onto ``target`` only on success.

@@ -4,7 +4,6 @@ these only read ``results/<run>/tables/*.csv``)."""
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .methods import METHODS
-from .paths import resolve
+from .paths import resolve, unwritable_folder
 from .plotting import SIGMA_LABELS, mean_ci95, t975
 from .tables import EXCLUDED
 
@@ -55,17 +54,14 @@ def check_parameters(results_dir: str | Path, platforms: list[str],
 
 
 def _check_figures_dir(figures_dir: Any) -> None:
-    """``figures_dir`` is a folder path whose nearest existing ancestor is a writable folder."""
+    """``figures_dir`` is a folder path that can be created and written."""
     if not isinstance(figures_dir, (str, Path)) or not str(figures_dir).strip():
         raise ParameterError(f"figures_dir = {figures_dir!r}: give a folder path, e.g. "
                              "'results/by-hand/figures'.")
-    existing = resolve(figures_dir)
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise ParameterError(f"figures_dir = {str(figures_dir)!r}: {existing} is "
-                             f"{'not a folder' if not existing.is_dir() else 'not writable'}; "
-                             "give a writable folder, e.g. 'results/by-hand/figures'.")
+    problem = unwritable_folder(figures_dir)
+    if problem:
+        raise ParameterError(f"figures_dir = {str(figures_dir)!r}: {problem}; give a writable "
+                             "folder, e.g. 'results/by-hand/figures'.")
 
 
 def _family(rows: pd.DataFrame) -> str:
