@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .platforms.mrr import MRRPhysics, lorentzian_weight
+from .platforms.mrr import MRRPhysics, MRRWeightBank, lorentzian_weight
 
 #: the histogram spans ±HALF_WIDTH_GAMMA linewidths; rings outside count in the end bins
 HALF_WIDTH_GAMMA = 4.0
@@ -51,7 +51,7 @@ def steepest_slope(physics: MRRPhysics) -> float:
 def model_detunings(model: Any) -> tuple[np.ndarray, MRRPhysics]:
     """Every ring's detuning Θ − Θ0 (nm, float32) of an MRR model's weight banks, and the
     physics the banks share."""
-    banks = [m for m in model.modules() if hasattr(m, "theta") and hasattr(m, "physics")]
+    banks = [m for m in model.modules() if isinstance(m, MRRWeightBank)]
     if not banks:
         raise ValueError("the model has no MRR weight banks (a model of another platform?).")
     physics = banks[0].physics
