@@ -64,7 +64,7 @@ rule rho_sweep:
         cpu_slots=lambda w, threads: threads,
     shell:
         "{PY} -m pnnsat rho-sweep --models {input.models} --data {input.data} --out {output}"
-        " --fresh {params.fresh:q} --images {params.s[images]} --iterations {params.s[iterations]}"
+        " --fresh {params.fresh:q} --images {params.s[images]} --tolerance {params.s[tolerance]} --max-hvps {params.s[max_hvps]}"
         " --threads {threads} {params.test_subset} > {log} 2>&1"
 
 
@@ -130,7 +130,7 @@ rule sharpness:
     shell:
         "{PY} -m pnnsat sharpness --models {input.models} --data {input.data}"
         " --out {output.sharpness} --landscape-out {output.landscape}"
-        " --images {params.s[images]} --iterations {params.s[iterations]}"
+        " --images {params.s[images]} --tolerance {params.s[tolerance]} --max-hvps {params.s[max_hvps]}"
         " --samples {params.s[samples]} --span {params.s[span]} --steps {params.s[steps]}"
         " --threads {threads} > {log} 2>&1"
 

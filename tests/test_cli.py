@@ -45,7 +45,8 @@ def test_missing_data_cache_names_the_fix(tmp_path):
 def test_rho_sweep_with_bad_fresh_chips_json_names_the_option(synthetic_cache, tmp_path):
     out = tmp_path / "rho.csv"
     result = run("rho-sweep", "--models", str(tmp_path / "m.pt"), "--data", str(synthetic_cache),
-                 "--out", str(out), "--fresh", "{devices: 3", "--images", "8", "--iterations", "1")
+                 "--out", str(out), "--fresh", "{devices: 3", "--images", "8",
+                 "--tolerance", "0.1", "--max-hvps", "4")
     assert result.returncode == 2
     assert "--fresh is not valid JSON" in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
@@ -170,7 +171,8 @@ def test_landscape_of_methods_not_among_the_models_is_refused(synthetic_cache, t
     out, land = tmp_path / "s.csv", tmp_path / "l.csv"
     code, err = _main(capsys, "sharpness", "--models", str(model), "--data", str(synthetic_cache),
                       "--out", str(out), "--landscape-out", str(land), "--images", "8",
-                      "--iterations", "1", "--samples", "1", "--span", "1", "--steps", "3",
+                      "--tolerance", "0.1", "--max-hvps", "4", "--samples", "1", "--span", "1",
+                      "--steps", "3",
                       "--landscape-methods", "pb")
     assert code == 2 and "--landscape-methods pb: no such model" in err and "methods: bp" in err
     assert not out.exists() and not land.exists()
@@ -182,7 +184,8 @@ def test_landscape_of_methods_not_among_the_models_is_refused(synthetic_cache, t
 ])
 def test_landscape_grid_is_checked_as_the_config_schema_does(capsys, option, value, message):
     argv = {"--models": "m", "--data": "d", "--out": "o", "--landscape-out": "l", "--images": "8",
-            "--iterations": "1", "--samples": "1", "--span": "1", "--steps": "3", option: value}
+            "--tolerance": "0.1", "--max-hvps": "4", "--samples": "1", "--span": "1",
+            "--steps": "3", option: value}
     with pytest.raises(SystemExit) as stop:
         _main(capsys, "sharpness", *[x for kv in argv.items() for x in kv])
     assert stop.value.code == 2 and message in capsys.readouterr().err

@@ -211,16 +211,18 @@ def test_dat_similarity_phase_drives_the_corrected_twin_toward_the_device(platfo
     method = build_method("dat", {"lr": 1e-2})
     system = bind(method, model, platform)
     captured = {}
-    with in_situ_forward(model, system, lambda n, layer, inp, twin, meas:
-                         captured.setdefault(n, (twin.detach(), meas)) and meas):
+    # the predictor's input: the twin's field before detection where the layer has one (MZI)
+    with in_situ_forward(model, system, lambda n, layer, inp, twin, meas: captured.setdefault(
+            n, (twin, layer.output_field(inp) if n in method.fields else twin, meas)) and meas):
         with torch.no_grad():
             model(x)
-    for name, (twin, measured) in captured.items():
+    assert (platform == "mzi") == bool(method.fields)
+    for name, (twin, source, measured) in captured.items():
         before = float(relative_error(twin, measured))
         assert before > 1e-4, name  # the device really differs from the twin here
-        errors = [method.fit_similarity(name, twin, measured) for _ in range(200)]
+        errors = [method.fit_similarity(name, source, measured) for _ in range(200)]
         assert errors[0] == pytest.approx(before, rel=1e-5)  # SEPN starts as the identity
-        after = float(relative_error(method.sepns[name](twin), measured).detach())
+        after = float(relative_error(method.sepns[name](source), measured).detach())
         assert after < 0.5 * before, (name, before, after)
 
 

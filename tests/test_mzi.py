@@ -305,3 +305,25 @@ def test_haar_sensitivity_indices_match_the_published_sequence():
     assert haar_diagonal_sequence(4) == [2, 4, 3, 1]
     alpha = haar_alpha(64)
     assert len(alpha) == 64 * 63 // 2 and float(alpha.min()) == 1 and float(alpha.max()) == 63
+
+
+def test_a_chips_field_is_a_linear_map_of_the_twins_so_dats_field_predictor_can_be_exact():
+    # E_device = U' U^† E_twin: with C = U' U^† − I the field predictor reproduces the chip's
+    # detected powers exactly; the twin's powers alone do not (the chip is not a function of them)
+    from pnnsat.methods.dat import FieldSEPN
+
+    m = mesh(8, double=True)
+    err = errors(m, splitter_sigma=0.15, phase_sigma_rad=0.15)
+    x = torch.nn.functional.normalize(torch.randn(32, 8, dtype=torch.float64), dim=1)
+    with torch.no_grad():
+        measured = m(x, err)
+        twin_field = m.output_field(x)
+        assert torch.allclose(twin_field.abs() ** 2, m(x), atol=1e-12)  # forward detects |E|²
+        u, u_chip = m.transfer_matrix(), m.transfer_matrix(err)
+        c = u_chip @ u.conj().T - torch.eye(8, dtype=u.dtype)
+        predictor = FieldSEPN(8).double()
+        assert torch.equal(predictor(twin_field), twin_field.real**2 + twin_field.imag**2)
+        predictor.real.copy_(c.real)
+        predictor.imag.copy_(c.imag)
+        assert torch.allclose(predictor(twin_field), measured, atol=1e-10)
+        assert not torch.allclose(m(x), measured, atol=1e-3)

@@ -146,13 +146,25 @@ def scripted_validation(monkeypatch, values):
 def test_early_stopping_stops_after_patience_and_keeps_the_best_epoch(synthetic_cache, tmp_path,
                                                                       monkeypatch):
     train(spec("bp", epochs=2), synthetic_cache, tmp_path / "two.pt", progress=False)
-    # validation peaks at epoch 2; epoch 3 is no better by more than min_delta: stop there
-    scripted_validation(monkeypatch, [0.50, 0.70, 0.703, 0.99, 0.99])
+    # validation peaks at epoch 2; epoch 3 is lower: stop there (patience 1)
+    scripted_validation(monkeypatch, [0.50, 0.70, 0.69, 0.99, 0.99])
     early = dataclasses.replace(spec("bp", epochs=5), patience=1, min_delta=0.005)
     meta = train(early, synthetic_cache, tmp_path / "early.pt", progress=False)
     assert meta["epochs"] == 3 and meta["best_epoch"] == 2
     assert meta["val_accuracy_target"] == 0.70
     assert_same_models(tmp_path / "two.pt", tmp_path / "early.pt")  # epoch 2's weights kept
+
+
+def test_the_best_epoch_is_kept_even_when_it_beats_the_best_by_less_than_min_delta(
+        synthetic_cache, tmp_path, monkeypatch):
+    train(spec("bp", epochs=3), synthetic_cache, tmp_path / "three.pt", progress=False)
+    # epoch 3 beats epoch 2 by 0.3 points (< min_delta): it does not reset the patience, so
+    # training stops after epoch 4, but epoch 3 is the best and its weights are kept
+    scripted_validation(monkeypatch, [0.50, 0.70, 0.703, 0.69, 0.99])
+    early = dataclasses.replace(spec("bp", epochs=5), patience=2, min_delta=0.005)
+    meta = train(early, synthetic_cache, tmp_path / "early.pt", progress=False)
+    assert (meta["epochs"], meta["best_epoch"], meta["val_accuracy_target"]) == (4, 3, 0.703)
+    assert_same_models(tmp_path / "three.pt", tmp_path / "early.pt")
 
 
 def test_patience_counts_epochs_without_improvement(synthetic_cache, tmp_path, monkeypatch):

@@ -160,7 +160,8 @@ def _cmd_sharpness(args: argparse.Namespace) -> None:
                           f"no such model among --models (their methods: {', '.join(methods)}); "
                           "the landscape (fig1) needs a bp or sat model: add one to the config's "
                           "methods, or name one of these.")
-    write_table(sharpness_rows(models, x, y, args.iterations, args.samples), args.out)
+    write_table(sharpness_rows(models, x, y, args.tolerance, args.max_hvps, args.samples),
+                args.out)
     rows, done = [], set()
     for model, meta in models:
         if meta["method"] in args.landscape_methods and meta["method"] not in done:
@@ -187,7 +188,7 @@ def _cmd_rho_sweep(args: argparse.Namespace) -> None:
         torch.set_num_threads(args.threads)
     splits = load_splits(args.data, train_subset=args.images, test_subset=args.test_subset)
     models = [load_model(path) for path in args.models]
-    rows = rho_sweep_rows(models, splits, fresh, args.iterations, args.images)
+    rows = rho_sweep_rows(models, splits, fresh, args.tolerance, args.max_hvps, args.images)
     write_table(rows, args.out)
     print(f"wrote {args.out} ({len(rows)} rows)")
 
@@ -347,8 +348,10 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("--landscape-methods", nargs="*", default=["bp", "sat"])
     # the values of the config's `sharpness` block, always passed by the rule
     h.add_argument("--images", type=positive_int, required=True, help="training images used")
-    h.add_argument("--iterations", type=positive_int, required=True,
-                   help="power-iteration steps")
+    h.add_argument("--tolerance", type=positive_float, required=True,
+                   help="lambda_max: Lanczos relative residual")
+    h.add_argument("--max-hvps", type=positive_int, required=True,
+                   help="lambda_max: most Hessian-vector products")
     h.add_argument("--samples", type=positive_int, required=True, help="Hutchinson samples")
     h.add_argument("--span", type=positive_float, required=True,
                    help="landscape half-width (filter units)")
@@ -364,8 +367,10 @@ def parser() -> argparse.ArgumentParser:
                    help='JSON: fresh chips, e.g. {"devices": 3, "first_seed": 10000}')
     r.add_argument("--images", type=positive_int, required=True,
                    help="training images for lambda_max (config: sharpness.images)")
-    r.add_argument("--iterations", type=positive_int, required=True,
-                   help="power-iteration steps (config: sharpness.iterations)")
+    r.add_argument("--tolerance", type=positive_float, required=True,
+                   help="lambda_max: Lanczos relative residual (config: sharpness.tolerance)")
+    r.add_argument("--max-hvps", type=positive_int, required=True,
+                   help="lambda_max: most Hessian-vector products (config: sharpness.max_hvps)")
     r.add_argument("--test-subset", type=positive_int, default=None,
                    help="first n test images only (quick runs); default: the full test split")
     r.add_argument("--threads", type=positive_int, default=None)

@@ -32,8 +32,8 @@ native    nothing: each library picks for this CPU            anywhere (CPU-depe
 What the pins do not reach: torch's own vectorised ``sqrt`` rounds differently on different CPUs
 at every level (measured: ``../shared/cross-cpu``; README, "Same numbers on every machine"), and
 every Adam step uses it. Level ``ieee`` replaces the library's square roots with the CPU's
-IEEE-rounded instruction (:mod:`pnnsat.ieee`); it is not the default yet because the committed
-full run was computed at ``avx2`` and a change of level retrains every model.
+IEEE-rounded instruction (:mod:`pnnsat.ieee`); it is the default, so that two CPUs train the same
+models (a change of level retrains every model).
 
 Results are also the same only at the same thread count (MKL and ATen split work by threads):
 the pipeline's jobs run with ``threads`` from the config (1). ``benchmarks/run.py`` prints
@@ -51,7 +51,7 @@ from typing import Any
 LEVEL_VARIABLE = "PNNSAT_NUMERICS"
 #: set by pin(): the variables it set, so that a child process at ``native`` can drop them
 PINNED_VARIABLE = "PNNSAT_PINNED"
-DEFAULT_LEVEL = "avx2"
+DEFAULT_LEVEL = "ieee"
 
 #: environment variables each level sets (a table, not a branch)
 LEVELS: dict[str, dict[str, str]] = {
@@ -82,7 +82,7 @@ class NumericsError(RuntimeError):
 
 
 def requested_level() -> str:
-    """The level named by ``PNNSAT_NUMERICS`` (default ``avx2``); an unknown name is an error."""
+    """The level named by ``PNNSAT_NUMERICS`` (default ``ieee``); an unknown name is an error."""
     level = os.environ.get(LEVEL_VARIABLE, DEFAULT_LEVEL).strip().lower() or DEFAULT_LEVEL
     if level not in LEVELS:
         raise NumericsError(f"{LEVEL_VARIABLE}={level!r} is not a numerics level; use one of "

@@ -37,11 +37,13 @@ def model_rho(meta: Mapping[str, Any]) -> float:
 
 
 def rho_sweep_rows(models: Sequence[tuple[PNN, dict[str, Any]]], splits: Splits,
-                   fresh: Mapping[str, Any], iterations: int, sharpness_images: int,
-                   seed: int = 0) -> list[dict[str, Any]]:
+                   fresh: Mapping[str, Any], tolerance: float, max_hvps: int,
+                   sharpness_images: int, seed: int = 0) -> list[dict[str, Any]]:
     """Rows for every (model, metadata): accuracy on the twin, device A and ``fresh['devices']``
     fresh chips (seeds ``fresh['first_seed'] + i``), and λmax on the first ``sharpness_images``
-    training images (power iteration, ``iterations`` steps, generator seeded by ``seed``)."""
+    training images (Lanczos to a relative residual ``tolerance`` within ``max_hvps``
+    Hessian-vector products, start vector seeded by ``seed``;
+    :func:`pnnsat.sharpness.top_eigenvalue`)."""
     x, y = splits.train_x[:sharpness_images], splits.train_y[:sharpness_images]
     rows = []
     for model, meta in models:
@@ -49,7 +51,7 @@ def rho_sweep_rows(models: Sequence[tuple[PNN, dict[str, Any]]], splits: Splits,
         seeds = fresh_seeds(fresh, meta["device_seed"], f"platforms.{platform.name}.cross_device "
                             "(the rho sweep's fresh chips)")
         fabrication = platform.fabrication(meta["spec"]["platform_config"])
-        lam = top_eigenvalue(model, x, y, iterations, torch.Generator().manual_seed(seed))
+        top = top_eigenvalue(model, x, y, torch.Generator().manual_seed(seed), tolerance, max_hvps)
         h = features(model, splits.test_x)
         targets = [("twin", -1, None), ("device", meta["device_seed"], model_device_a(model, meta))]
         targets += [("fresh", s, fresh_chip(model, platform.name, s, fabrication)) for s in seeds]
@@ -58,7 +60,8 @@ def rho_sweep_rows(models: Sequence[tuple[PNN, dict[str, Any]]], splits: Splits,
                          "rho": model_rho(meta), "seed": meta["seed"], "target": target,
                          "device_seed": device_seed,
                          "accuracy": head_accuracy(model, h, splits.test_y, device),
-                         "lambda_max": lam, "n_test": len(splits.test_y),
+                         "lambda_max": top.value, "lambda_residual": top.residual,
+                         "n_test": len(splits.test_y),
                          "learned": bool(meta.get("learned", True)),
                          "val_accuracy_target": meta.get("val_accuracy_target")})
     return rows

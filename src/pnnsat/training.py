@@ -43,8 +43,9 @@ class TrainSpec:
     method_config: the method's options (e.g. SAT's rho, adaptive).
     epochs: the cap on training epochs. patience: stop once the validation accuracy on what the
     model trains on (the twin offline, device A in situ) has not improved by more than
-    ``min_delta`` (a fraction, 0.005 = half a point) for this many epochs, and keep the best
-    epoch's weights (None: train all ``epochs``, keep the last).
+    ``min_delta`` (a fraction, 0.005 = half a point) for this many epochs, and keep the weights
+    of the epoch with the highest validation accuracy (min_delta decides only when to stop; None:
+    train all ``epochs``, keep the last).
     batch_size, lr, weight_decay: optimisation. optimizer: ``adam`` or ``sgd`` (with
     ``momentum``). clamp_digital: after every step, clamp the weights and biases of the digital
     convolutions and fully connected layers to [−c, c] (the authors' MZI protocol); None = off.
@@ -133,9 +134,9 @@ def build_model(spec: TrainSpec) -> PNN:
 
 
 def _converged(best: Mapping[str, Any], epochs_done: int, patience: int | None) -> bool:
-    """Early stopping: ``patience`` epochs have passed since the best one (never without a
-    best epoch or without patience)."""
-    return bool(best) and bool(patience) and epochs_done - best["epoch"] >= patience
+    """Early stopping: ``patience`` epochs have passed since the last one that beat the best
+    before it by more than ``min_delta`` (never without a best epoch or without patience)."""
+    return bool(best) and bool(patience) and epochs_done - best["last_improvement"] >= patience
 
 
 def _epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -190,6 +191,8 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
                 system.queries = state["device_queries"]
             history, start_epoch, wall_before = state["history"], state["epoch"], state["wall"]
             best = state.get("best", {})
+            if best and "last_improvement" not in best:  # a checkpoint of the older rule
+                best = {**best, "last_improvement": best["epoch"], "improved_on": best["accuracy"]}
             good_epoch = start_epoch
 
     train_x, train_y = splits.train_x.to(dev), splits.train_y.to(dev)
@@ -239,8 +242,12 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
             **method.epoch_metrics(),
         })
         warm = epoch + 1 > method.warmup_epochs  # warm-up epochs are never kept
-        if warm and (not best or val_target > best["accuracy"] + spec.min_delta):
+        if warm and (not best or val_target > best["accuracy"]):
+            # the best validation epoch is kept; min_delta decides only when to stop
+            improved = not best or val_target > best["improved_on"] + spec.min_delta
             best = {"epoch": epoch + 1, "accuracy": val_target,
+                    "last_improvement": epoch + 1 if improved else best["last_improvement"],
+                    "improved_on": val_target if improved else best["improved_on"],
                     "model": {k: v.detach().clone() for k, v in model.state_dict().items()}}
         if progress:
             h = history[-1]

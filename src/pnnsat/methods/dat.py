@@ -64,6 +64,32 @@ class SEPN(nn.Module):
         return y + correction
 
 
+class FieldSEPN(nn.Module):
+    """Residual error predictor of a layer that detects the intensity of a complex field of
+    ``n`` modes (the MZI mesh: :meth:`ClementsMesh.output_field`): the corrected field is
+    E + C E with C a complex n×n matrix (zero at start), and the predicted detection |E + C E|².
+
+    Linear optics makes this the exact form of the systematic error: a chip's field is
+    E_device = U' U^† E_twin, a fixed linear map of the twin's (for fixed controls), while its
+    detected powers are not a function of the twin's powers (the phases are lost), so a predictor
+    of powers from powers can only fit their average — and the task gradient through it then
+    drives Θ where it extrapolates (the MZI's DAT collapse, see ``docs/methods.md``).
+    The authors' MZI code likewise corrects the complex field at the sensor (a complex U-Net)."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.real = nn.Parameter(torch.zeros(n, n))
+        self.imag = nn.Parameter(torch.zeros(n, n))
+
+    def field(self, e: torch.Tensor) -> torch.Tensor:
+        c = torch.complex(self.real, self.imag).to(e.dtype)
+        return e + e @ c.transpose(0, 1)
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        corrected = self.field(e)
+        return corrected.real**2 + corrected.imag**2
+
+
 class DualAdaptive(Method):
     name = "dat"
     in_situ = True
@@ -99,8 +125,12 @@ class DualAdaptive(Method):
         # SEPN initialisation from the training seed, without touching the global RNG state
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(1_000_003 * int(context.seed) + 3)
+            # a layer that exposes its field before detection gets a field predictor
+            self.fields = {name for name, layer in layers.items()
+                           if callable(getattr(layer, "output_field", None))}
             self.sepns = nn.ModuleDict({
-                name: SEPN(shape, self.hidden, self.channels) for name, shape in shapes.items()
+                name: FieldSEPN(shape[-1]) if name in self.fields
+                else SEPN(shape, self.hidden, self.channels) for name, shape in shapes.items()
             })
         self.sepns.to(param.device)
         self.optimizer = ieee.adam(self.sepns.parameters(), lr=self.lr)
@@ -127,10 +157,12 @@ class DualAdaptive(Method):
 
     def _fusion(self, name: str, layer: nn.Module, x: torch.Tensor, twin: torch.Tensor,
                 measured: torch.Tensor) -> torch.Tensor:
-        self.similarity.setdefault(name, []).append(self.fit_similarity(name, twin, measured))
+        # the predictor's input: the twin's field before detection where the layer has one
+        source = layer.output_field(x) if name in self.fields else twin
+        self.similarity.setdefault(name, []).append(self.fit_similarity(name, source, measured))
         if self.warming_up:
             return straight_through(twin, measured)
-        return straight_through(self.sepns[name](twin), measured)
+        return straight_through(self.sepns[name](source), measured)
 
     def forward_context(self) -> contextlib.AbstractContextManager:
         """Every forward measures the device; each layer's output fuses twin + SEPN with the

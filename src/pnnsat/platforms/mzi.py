@@ -353,6 +353,14 @@ class ClementsMesh(PhysicalLayer):
         out_phase = torch.polar(torch.ones_like(phases[0, self.n_mzi:]), phases[0, self.n_mzi:])
         return out_phase[:, None] * u
 
+    def output_field(self, x: torch.Tensor) -> torch.Tensor:
+        """The twin's complex output field E = U x (B, N) before detection, for real input
+        amplitudes x (B, N); ``forward`` detects |E|². ``dat`` corrects this field: a chip's
+        field is a fixed linear map of the twin's, E_device = U' U^† E, so its error is
+        predictable from E — and not from the detected powers, which have lost the phases."""
+        u = reuse_while_fixed(self, None, None, lambda: self.transfer_matrix())
+        return x.to(complex_dtype(self.theta)) @ u.transpose(0, 1)
+
     def forward(self, x: torch.Tensor, errors: LayerErrors | None = None,
                 perturbation: MZIPerturbation | None = None) -> torch.Tensor:
         """Real input amplitudes (B, N) → detected output powers |E|² (B, N)."""

@@ -1,0 +1,98 @@
+"""Method-vs-method comparisons as the experiment's design allows: paired over training seeds.
+
+Every method of one seed starts from the same initialisation and sees the same batches
+(``torch.manual_seed(spec.seed)`` and the epoch order of :mod:`pnnsat.training`), so the seed is a
+shared block: a comparison of methods A and B is the mean of the per-seed differences A − B with
+its 95 % t-interval over seeds (not two separate intervals that may overlap although every seed
+agrees). A difference is **separated** from zero when its interval excludes zero; that, and only
+that, makes a verdict.
+
+Per-seed values on hardware follow :func:`pnnsat.reports.hardware_accuracy`: an offline model's
+value is its mean over device A and the fresh chips of the same design, an in situ model's its
+accuracy on device A.
+
+Also here: the rank correlation of a per-model measure with a per-model outcome, with a
+bootstrap interval over models (``spearman``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .plotting import mean_ci95
+
+
+def seed_values(device_a: pd.DataFrame, fresh: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Accuracy on hardware (%) per platform, method and training seed: device A for in situ
+    models, the mean over device A and ``fresh``'s chips for offline ones (rows need ``family``,
+    as :func:`pnnsat.tables.read_table` returns them). Columns: platform, method, family, seed,
+    pct."""
+    fresh = fresh if fresh is not None else device_a.iloc[0:0]
+    rows = []
+    for (platform, method), group in device_a.groupby(["platform", "method"], sort=False):
+        family = str(group.family.iloc[0])
+        values = group[["seed", "accuracy"]]
+        if family == "in silico":
+            more = fresh[(fresh.platform == platform) & (fresh.method == method)]
+            values = pd.concat([values, more[["seed", "accuracy"]]], ignore_index=True)
+        for seed, pct in (values.groupby("seed").accuracy.mean() * 100).items():
+            rows.append({"platform": platform, "method": method, "family": family,
+                         "seed": int(seed), "pct": float(pct)})
+    return pd.DataFrame(rows, columns=["platform", "method", "family", "seed", "pct"])
+
+
+def paired_difference(values: pd.DataFrame, platform: str, a: str, b: str,
+                      value: str = "pct") -> dict[str, float | str | bool]:
+    """Mean over seeds of ``a − b`` on ``platform`` (both methods' per-seed ``value``, points),
+    its 95 % t half-width, the seeds it is over, and whether the interval excludes zero
+    (``separated``). Only seeds both methods have count; fewer than two give no interval."""
+    from .reports import seeds_for
+
+    mine = values[values.platform == platform].set_index(["method", "seed"])[value]
+    if a not in mine.index.get_level_values(0) or b not in mine.index.get_level_values(0):
+        raise ValueError(f"paired difference on {platform}: no rows of {a!r} or {b!r} (methods "
+                         f"present: {sorted(set(mine.index.get_level_values(0)))}).")
+    joined = pd.concat([mine.loc[a].rename("a"), mine.loc[b].rename("b")], axis=1).dropna()
+    diffs = (joined.a - joined.b).to_numpy()
+    mean, half = mean_ci95(diffs)
+    sd = float(np.std(diffs, ddof=1)) if len(diffs) > 1 else math.nan
+    return {"platform": platform, "a": a, "b": b, "diff": mean, "ci95": half,
+            "seeds": len(diffs), "a_pct": float(joined.a.mean()), "b_pct": float(joined.b.mean()),
+            "separated": bool(np.isfinite(half) and abs(mean) > half),
+            "seeds_for_5": seeds_for(sd)}
+
+
+def paired_differences(values: pd.DataFrame, pairs: Sequence[tuple[str, str, str]],
+                       value: str = "pct") -> pd.DataFrame:
+    """:func:`paired_difference` for every (platform, a, b) in ``pairs``, one row each."""
+    return pd.DataFrame([paired_difference(values, p, a, b, value) for p, a, b in pairs])
+
+
+def difference_text(row: dict | pd.Series) -> str:
+    """``a − b = d ± h`` (points), with "separated" or "not separated" (the interval and zero)."""
+    verdict = "separated" if row["separated"] else "not separated"
+    return (f"{row['a']} − {row['b']} = {row['diff']:+.1f} ± {row['ci95']:.1f} "
+            f"({row['seeds']} seeds; {verdict})")
+
+
+def spearman(x: Sequence[float], y: Sequence[float], resamples: int = 10_000,
+             seed: int = 0) -> dict[str, float]:
+    """Spearman's rank correlation of ``x`` with ``y`` over paired observations (models), with a
+    95 % percentile bootstrap interval over those observations (``resamples`` resamples of the
+    pairs with replacement, seeded). Columns of the result: rho, low, high, n."""
+    from scipy import stats
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) != len(y) or len(x) < 3:
+        raise ValueError(f"spearman needs at least 3 paired values (got {len(x)} and {len(y)}).")
+    rho = float(stats.spearmanr(x, y).statistic)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(x), size=(resamples, len(x)))
+    boot = np.array([stats.spearmanr(x[i], y[i]).statistic for i in picks])
+    boot = boot[np.isfinite(boot)]  # a resample of tied values has no rank correlation
+    low, high = np.percentile(boot, [2.5, 97.5])
+    return {"rho": rho, "low": float(low), "high": float(high), "n": len(x)}
