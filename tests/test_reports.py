@@ -71,3 +71,17 @@ def test_drift_accuracy_reads_device_a_and_the_fresh_chips_at_that_temperature()
     (h,) = drift_accuracy(drift, fresh, 2.0).itertuples()
     assert h.pct == pytest.approx(35.0) and (h.seeds, h.chips) == (2, 2)  # means 30 and 40
     assert seeds_text(h.seeds_for_5) == f"{seeds_for(h.sd):.0f}" and seeds_text(math.nan) == "–"
+
+
+def test_yield_is_the_passing_fraction_with_an_interval_over_seeds():
+    from pnnsat.reports import yield_curves
+
+    # seed 0 passes 2 of 2 chips, seed 1 one of 2, seed 2 none: yield 3/6, per seed 1, 0.5, 0
+    rows = [{"platform": "mrr", "method": "sat", "seed": s, "device_seed": c,
+             "sigma_resonance_sigma_nm": 0.08, "accuracy": a}
+            for s, accs in enumerate([(0.9, 0.85), (0.9, 0.5), (0.4, 0.3)])
+            for c, a in enumerate(accs)]
+    curves = yield_curves(pd.DataFrame(rows), {"mrr": 80})
+    row = curves.iloc[0]
+    assert (row["yield"], row.n) == (0.5, 6)
+    assert row.ci95 == pytest.approx(t975(2) * 0.5 / 3**0.5)  # t(2) · sd of (1, .5, 0) / √3

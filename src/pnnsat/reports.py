@@ -174,9 +174,12 @@ def method_matrix(thermal_drift: pd.DataFrame, training: pd.DataFrame,
 
 def yield_curves(cross_device: pd.DataFrame, spec_pct: dict[str, float]) -> pd.DataFrame:
     """Yield against fabrication σ: per platform, method and σ, the fraction of (seed, chip)
-    pairs of the cross-device table whose accuracy reaches ``spec_pct[platform]`` (%), and their
-    count ``n``. A platform with several σ axes is read on its diagonal (all σ equal, e.g. MZI
-    phase σ = splitter σ); ``sigma_label`` names the axis."""
+    pairs of the cross-device table whose accuracy reaches ``spec_pct[platform]`` (%), their count
+    ``n``, and the 95 % t half-width ``ci95`` over training seeds of each seed's fraction of
+    passing chips (the chips of one seed share its model, so they are not independent samples of
+    the method: the seed is the unit, as in :func:`hardware_accuracy`). A platform with several σ
+    axes is read on its diagonal (all σ equal, e.g. MZI phase σ = splitter σ); ``sigma_label``
+    names the axis."""
     rows = []
     for platform, frame in cross_device.groupby("platform", sort=False):
         if platform not in spec_pct:
@@ -188,9 +191,11 @@ def yield_curves(cross_device: pd.DataFrame, spec_pct: dict[str, float]) -> pd.D
         passed = diagonal.assign(sigma=diagonal[axes[0]],
                                  ok=diagonal.accuracy * 100 >= spec_pct[platform])
         for (method, sigma), group in passed.groupby(["method", "sigma"], sort=False):
+            _, half = mean_ci95(group.groupby("seed").ok.mean().to_numpy())
             rows.append({"platform": platform, "method": method, "sigma": sigma,
-                         "yield": group.ok.mean(), "n": len(group), "sigma_label": label})
-    columns = ["platform", "method", "sigma", "yield", "n", "sigma_label"]
+                         "yield": group.ok.mean(), "ci95": half, "n": len(group),
+                         "sigma_label": label})
+    columns = ["platform", "method", "sigma", "yield", "ci95", "n", "sigma_label"]
     return pd.DataFrame(rows, columns=columns).sort_values(["platform", "method", "sigma"],
                                                            kind="stable").reset_index(drop=True)
 
