@@ -104,6 +104,10 @@ def test_an_error_free_chip_equals_the_twin():
 def test_sharpness_and_landscape_are_finite():
     sharpness, landscape = quick_table("sharpness"), quick_table("landscape")
     assert np.isfinite(sharpness[["lambda_max", "hessian_trace"]]).all().all()
+    # lambda_max is the converged top eigenvalue: its residual within the configured tolerance
+    # (ARPACK's criterion is on the Ritz estimate: allow a factor of 10)
+    assert sharpness.lambda_converged.all()
+    assert (sharpness.lambda_residual <= 10 * QUICK["sharpness"]["tolerance"]).all()
     assert np.isfinite(landscape.loss).all() and (landscape.loss >= 0).all()
     steps = QUICK["sharpness"]["steps"]
     assert (landscape.groupby(["platform", "method", "seed"]).size() == steps * steps).all()
