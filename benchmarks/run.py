@@ -25,10 +25,13 @@ Reports, per platform and all measured in this one run:
    and ratio to bp, measured side by side;
 8. (only when asked for: ``--sections 8``; it compiles C++ with the system's compiler, ~40 s)
    ``torch.compile`` (inductor) of the mesh's column product, the lever for the mesh's per-column
-   overhead that sections 4 and 7 leave: compile time, and eager vs compiled forward.
+   overhead that sections 4 and 7 leave: compile time, and eager vs compiled forward;
+9. λmax of the controls' Hessian per platform (256 images, an initialised model): Lanczos to the
+   config's tolerance (``pnnsat.sharpness.top_eigenvalue``, the pipeline's) against the 10-step
+   power iteration it replaced: seconds and Hessian-vector products.
 
 Sections 1-4 run at the level this process was started with (``PNNSAT_NUMERICS``, default
-avx2: what the pipeline runs).
+ieee: what the pipeline runs).
 """
 
 from __future__ import annotations
@@ -293,6 +296,33 @@ def d2nn_vs_fft(grids: tuple[int, ...] = (64, 128, 256), batch: int = 128) -> No
         previous = t_optics
 
 
+def lambda_max_cost(platform: str, block: dict, images: int, tolerance: float,
+                    max_hvps: int) -> tuple[float, int, float, float, float]:
+    """Seconds and Hessian-vector products of Lanczos λmax (the library's), and seconds of a
+    10-step power iteration (the estimator it replaced, here only for the comparison), with
+    both values."""
+    from pnnsat.sharpness import hvp, top_eigenvalue
+
+    torch.manual_seed(0)
+    model = PLATFORMS[platform].build_model(block).eval()
+    x = torch.rand(images, 1, 28, 28)
+    y = torch.randint(0, 10, (images,))
+    start = time.perf_counter()
+    top = top_eigenvalue(model, x, y, torch.Generator().manual_seed(0), tolerance, max_hvps)
+    lanczos = time.perf_counter() - start
+    start = time.perf_counter()
+    g = torch.Generator().manual_seed(0)
+    v = [torch.randn(p.shape, generator=g) for p in model.control_parameters()]
+    for _ in range(10):
+        norm = float(sum((t * t).sum() for t in v)) ** 0.5
+        v = [t / norm for t in v]
+        hv = hvp(model, x, y, v)
+        power_value = float(sum((a * b).sum() for a, b in zip(v, hv, strict=True)))
+        v = hv
+    power = time.perf_counter() - start
+    return lanczos, top.hvps, top.value, power, power_value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--threads", type=int, default=1)
@@ -300,8 +330,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="few steps, small sizes (smoke)")
     parser.add_argument("--sections", type=lambda v: {int(x) for x in v.split(",")},
-                        default=set(range(1, 8)), help="comma-separated section numbers "
-                        "(default: 1-7; 8, torch.compile of the mesh, only when named)")
+                        default={1, 2, 3, 4, 5, 6, 7, 9}, help="comma-separated section numbers "
+                        "(default: 1-7 and 9; 8, torch.compile of the mesh, only when named)")
     args = parser.parse_args()
     if args.quick:
         args.steps, args.repeats = 2, 1
@@ -413,6 +443,18 @@ def main() -> None:
             med = {key: statistics.median(v) for key, v in samples.items()}
             print(f"{platform:<8} {med['bp']:>10.4f} "
                   + " ".join(f"{med[k] / med['bp']:>8.2f}" for k in ks))
+    if 9 in args.sections:
+        sharp = config["sharpness"]
+        print(f"\n9. lambda_max, {sharp['images']} images, an initialised model: Lanczos "
+              f"(tolerance {sharp['tolerance']:g}) vs 10 power iterations")
+        print(f"{'platform':<8} {'Lanczos (s)':>12} {'HVPs':>5} {'value':>10} "
+              f"{'power (s)':>10} {'value':>10} {'ratio':>6}")
+        for platform, block in config["platforms"].items():
+            lz, hvps, lz_value, pw, pw_value = lambda_max_cost(
+                platform, block, sharp["images"], sharp["tolerance"], sharp["max_hvps"])
+            print(f"{platform:<8} {lz:>12.2f} {hvps:>5d} {lz_value:>10.4g} {pw:>10.2f} "
+                  f"{pw_value:>10.4g} {lz / pw:>6.2f}")
+
     if 8 in args.sections:
         compiled_mesh()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
