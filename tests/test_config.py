@@ -89,6 +89,7 @@ def test_every_registered_platform_and_method_carries_its_display_metadata():
                                                           fields(platform.perturbation)}
         assert names <= set(DISPLAY[name].field_labels), (name, names - set(DISPLAY[name]
                                                                         .field_labels))
+        assert DISPLAY[name].control_unit, f"{name}: no unit of its controls in DISPLAY"
     assert len({row.marker for row in DISPLAY.values()}) == len(DISPLAY)
     assert all(row.family in FAMILIES for row in METHODS.values())
     assert len({row.colour for row in METHODS.values()}) == len(METHODS)

@@ -109,6 +109,11 @@ def rho_unit(platform: str) -> str:
     return DISPLAY[platform].rho_unit
 
 
+def control_unit(platform: str) -> str:
+    """Unit of the controls Θ of ``platform`` (nm for ring detunings, rad for phases)."""
+    return DISPLAY[platform].control_unit
+
+
 def panel_letters(axes: Sequence[plt.Axes]) -> None:
     """Label panels (a), (b), ... at their top-left corner."""
     for i, ax in enumerate(axes):

@@ -24,12 +24,14 @@ class PlatformDisplay:
     """How figures show a platform. label: panel title; marker: its scatter marker where
     platforms share a panel; rho_unit: the unit of SAT's ascent radius ρ on it (its controls'
     unit, or ``relative`` under ASAM's |Θ| scaling); field_labels: axis label, with units, of
-    every field of its fabrication and perturbation dataclasses that a sweep can vary."""
+    every field of its fabrication and perturbation dataclasses that a sweep can vary;
+    control_unit: the unit of its controls Θ (curvatures w.r.t. Θ are per control_unit²)."""
 
     label: str
     marker: str
     rho_unit: str
     field_labels: dict[str, str] = field(default_factory=dict)
+    control_unit: str = ""
 
 
 class PlatformRegistry(Mapping):
@@ -64,7 +66,7 @@ DISPLAY: dict[str, PlatformDisplay] = {
         "carrier_offset_nm": "Carrier offset (nm)",
         "carrier_sigma_nm": "Carrier misalignment σ_λ (nm)",
         "carrier_seed": "Carrier-grid seed",
-    }),
+    }, control_unit="nm"),
     "mzi": PlatformDisplay("MZI mesh", "s", "rad", {
         "splitter_sigma": "Splitter-error σ",
         "phase_sigma_rad": "Phase-error σ (rad)",
@@ -75,7 +77,7 @@ DISPLAY: dict[str, PlatformDisplay] = {
         "input_angle_deg": "Input fibre-array rotation (°)",
         "output_offset_um": "Output fibre-array offset (µm)",
         "output_angle_deg": "Output fibre-array rotation (°)",
-    }),
+    }, control_unit="rad"),
     "d2nn": PlatformDisplay("Diffractive (D2NN)", "^", "rad", {
         "phase_sigma_rad": "Phase-error σ (rad)",
         "axial_sigma_um": "Axial-position σ (µm)",
@@ -86,7 +88,7 @@ DISPLAY: dict[str, PlatformDisplay] = {
         "scale": "Mask magnification",
         "axial_error_um": "Axial error (µm)",
         "delta_T_K": "Temperature change ΔT (K)",
-    }),
+    }, control_unit="rad"),
 }
 
 
