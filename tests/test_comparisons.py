@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pnnsat.comparisons import difference_text, paired_difference, seed_values, spearman
+from pnnsat.comparisons import difference_text, paired_difference, spearman
 from pnnsat.plotting import t975
+from pnnsat.reports import seed_values
 
 
 def frame(rows):

@@ -7,9 +7,9 @@ its 95 % t-interval over seeds (not two separate intervals that may overlap alth
 agrees). A difference is **separated** from zero when its interval excludes zero; that, and only
 that, makes a verdict.
 
-Per-seed values on hardware follow :func:`pnnsat.reports.hardware_accuracy`: an offline model's
-value is its mean over device A and the fresh chips of the same design, an in situ model's its
-accuracy on device A.
+Per-seed values on hardware come from :func:`pnnsat.reports.seed_values`: an offline model's value
+is its mean over device A and the fresh chips of the same design, an in situ model's its accuracy
+on device A.
 
 Also here: the rank correlation of a per-model measure with a per-model outcome, with a
 bootstrap interval over models (``spearman``).
@@ -24,25 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .plotting import mean_ci95
-
-
-def seed_values(device_a: pd.DataFrame, fresh: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Accuracy on hardware (%) per platform, method and training seed: device A for in situ
-    models, the mean over device A and ``fresh``'s chips for offline ones (rows need ``family``,
-    as :func:`pnnsat.tables.read_table` returns them). Columns: platform, method, family, seed,
-    pct."""
-    fresh = fresh if fresh is not None else device_a.iloc[0:0]
-    rows = []
-    for (platform, method), group in device_a.groupby(["platform", "method"], sort=False):
-        family = str(group.family.iloc[0])
-        values = group[["seed", "accuracy"]]
-        if family == "in silico":
-            more = fresh[(fresh.platform == platform) & (fresh.method == method)]
-            values = pd.concat([values, more[["seed", "accuracy"]]], ignore_index=True)
-        for seed, pct in (values.groupby("seed").accuracy.mean() * 100).items():
-            rows.append({"platform": platform, "method": method, "family": family,
-                         "seed": int(seed), "pct": float(pct)})
-    return pd.DataFrame(rows, columns=["platform", "method", "family", "seed", "pct"])
+from .reports import seeds_for, seeds_text
 
 
 def paired_difference(values: pd.DataFrame, platform: str, a: str, b: str,
@@ -50,8 +32,6 @@ def paired_difference(values: pd.DataFrame, platform: str, a: str, b: str,
     """Mean over seeds of ``a − b`` on ``platform`` (both methods' per-seed ``value``, points),
     its 95 % t half-width, the seeds it is over, and whether the interval excludes zero
     (``separated``). Only seeds both methods have count; fewer than two give no interval."""
-    from .reports import seeds_for
-
     mine = values[values.platform == platform].set_index(["method", "seed"])[value]
     if a not in mine.index.get_level_values(0) or b not in mine.index.get_level_values(0):
         raise ValueError(f"paired difference on {platform}: no rows of {a!r} or {b!r} (methods "
@@ -75,8 +55,6 @@ def paired_differences(values: pd.DataFrame, pairs: Sequence[tuple[str, str, str
 def difference_text(row: dict | pd.Series) -> str:
     """``a − b = d ± h`` (points), "separated" or "not separated" (the interval and zero), and
     the seeds a ±5-point interval of the difference would need at its observed spread."""
-    from .reports import seeds_text
-
     verdict = "separated" if row["separated"] else "not separated"
     return (f"{row['a']} − {row['b']} = {row['diff']:+.1f} ± {row['ci95']:.1f} "
             f"({row['seeds']} seeds; {verdict}; ±5 needs {seeds_text(row['seeds_for_5'])})")

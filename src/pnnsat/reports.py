@@ -90,21 +90,15 @@ def seeds_for(sd: float, half_width: float = TARGET_HALF_WIDTH, most: int = 1000
     return float(most + 1)
 
 
-def hardware_accuracy(device_a: pd.DataFrame, fresh: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Accuracy on hardware per platform and method (%): mean and 95 % t-interval over training
-    seeds, the seeds' spread ``sd`` and the seeds that would give an interval of ±5 points
-    (:func:`seeds_for`).
-
-    ``device_a``: rows of device A (one per seed) with the model's ``family`` (as
-    :func:`pnnsat.tables.read_table` returns them, from ``training.csv``); ``fresh``: rows of
-    the fresh chips of the same design (one per seed and chip) at the same conditions. An in
-    situ method is scored on device A, the chip it trained on, over seeds. An offline method
-    never sees a chip, so each seed's model is scored by its mean over device A and the fresh
-    chips (a model that only works on one lucky chip does not read as robust), and the interval
-    is over those seed means: the chips of one seed share its model, so they are not independent
-    samples of the method (an interval over every (seed, chip) pair would be too narrow).
-    Columns: ``pct``, ``ci95`` (half-width), ``seeds``, ``chips`` (per seed), ``n`` (seeds ×
-    chips measured), ``sd`` (of the seed means), ``seeds_for_5``."""
+def seed_values(device_a: pd.DataFrame, fresh: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Accuracy on hardware (%) per platform, method and training seed — the unit of every
+    interval and paired comparison. ``device_a``: rows of device A (one per seed) with the
+    model's ``family`` (as :func:`pnnsat.tables.read_table` returns them, from ``training.csv``);
+    ``fresh``: rows of the fresh chips of the same design (one per seed and chip) at the same
+    conditions. An in situ model is scored on device A, the chip it trained on. An offline model
+    never sees a chip, so it is scored by its mean over device A and the fresh chips (a model that
+    only works on one lucky chip does not read as robust). Columns: platform, method, family,
+    seed, pct, chips (the chips averaged, device A included)."""
     fresh = fresh if fresh is not None else device_a.iloc[0:0]
     rows = []
     for (platform, method), group in device_a.groupby(["platform", "method"], sort=False):
@@ -113,13 +107,30 @@ def hardware_accuracy(device_a: pd.DataFrame, fresh: pd.DataFrame | None = None)
         if family == "in silico":
             more = fresh[(fresh.platform == platform) & (fresh.method == method)]
             values = pd.concat([values, more[["seed", "accuracy"]]], ignore_index=True)
-        per_seed = values.groupby("seed").accuracy
-        means = per_seed.mean().to_numpy() * 100
+        for seed, chips in values.groupby("seed").accuracy:
+            rows.append({"platform": platform, "method": method, "family": family,
+                         "seed": int(seed), "pct": float(chips.mean() * 100),
+                         "chips": len(chips)})
+    return pd.DataFrame(rows, columns=["platform", "method", "family", "seed", "pct", "chips"])
+
+
+def hardware_accuracy(device_a: pd.DataFrame, fresh: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Accuracy on hardware per platform and method (%): mean and 95 % t-interval over training
+    seeds of :func:`seed_values` (the chips of one seed share its model, so they are not
+    independent samples of the method: an interval over every (seed, chip) pair would be too
+    narrow), the seeds' spread ``sd`` and the seeds that would give an interval of ±5 points
+    (:func:`seeds_for`). Columns: ``pct``, ``ci95`` (half-width), ``seeds``, ``chips`` (per
+    seed), ``n`` (seeds × chips measured), ``sd`` (of the seed means), ``seeds_for_5``."""
+    rows = []
+    for (platform, method), group in seed_values(device_a, fresh).groupby(
+            ["platform", "method"], sort=False):
+        means = group.pct.to_numpy()
         mean, half = mean_ci95(means)
         sd = float(np.std(means, ddof=1)) if len(means) > 1 else math.nan
-        rows.append({"platform": platform, "method": method, "family": family, "pct": mean,
-                     "ci95": half, "seeds": len(means), "chips": int(per_seed.size().max()),
-                     "n": len(values), "sd": sd, "seeds_for_5": seeds_for(sd)})
+        rows.append({"platform": platform, "method": method, "family": group.family.iloc[0],
+                     "pct": mean, "ci95": half, "seeds": len(means),
+                     "chips": int(group.chips.max()), "n": int(group.chips.sum()), "sd": sd,
+                     "seeds_for_5": seeds_for(sd)})
     return pd.DataFrame(rows, columns=["platform", "method", "family", "pct", "ci95", "seeds",
                                        "chips", "n", "sd", "seeds_for_5"])
 
