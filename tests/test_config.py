@@ -114,3 +114,16 @@ def test_registries_resolve_every_row_and_the_figure_modules_start_without_torch
     assert result.stdout.split()[-1] == "False", result.stdout + result.stderr
     with pytest.raises(KeyError):
         PLATFORMS["photonic-crystal"]
+
+
+def test_license_and_citation_agree_with_the_package_metadata():
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    citation = yaml.safe_load((REPO / "CITATION.cff").read_text())
+    assert citation["cff-version"].startswith("1.2")
+    assert citation["version"] == project["version"]
+    assert citation["license"] == project["license"] == "MIT"
+    assert "MIT License" in (REPO / "LICENSE").read_text()
+    assert any("2411.12352" in i["value"] for r in citation["references"]
+               for i in r.get("identifiers", []))
