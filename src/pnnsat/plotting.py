@@ -18,11 +18,6 @@ from .platforms import DISPLAY
 from .tables import EXCLUDED
 
 FAMILY_LINESTYLE = {"in silico": "-", "in situ": "--"}
-#: curve plots draw the 95 % band of these methods only (the paper's comparison); seven
-#: overlapping bands are unreadable
-BAND_METHODS = ("bp", "sat")
-#: legend title of curve plots that use method_style
-STYLE_NOTE = "solid: in silico, dashed: in situ; bands: 95 % interval (BP, SAT)"
 #: platform id -> panel title (from the platform registry, pnnsat.platforms.DISPLAY)
 PLATFORM_LABELS = {name: row.label for name, row in DISPLAY.items()}
 #: cross-device table column (``sigma_<fabrication field>``) -> axis label (from the registry)
