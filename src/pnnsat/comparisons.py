@@ -46,12 +46,6 @@ def paired_difference(values: pd.DataFrame, platform: str, a: str, b: str,
             "seeds_for_5": seeds_for(sd)}
 
 
-def paired_differences(values: pd.DataFrame, pairs: Sequence[tuple[str, str, str]],
-                       value: str = "pct") -> pd.DataFrame:
-    """:func:`paired_difference` for every (platform, a, b) in ``pairs``, one row each."""
-    return pd.DataFrame([paired_difference(values, p, a, b, value) for p, a, b in pairs])
-
-
 def difference_text(row: dict | pd.Series) -> str:
     """``a − b = d ± h`` (points), "separated" or "not separated" (the interval and zero), and
     the seeds a ±5-point interval of the difference would need at its observed spread."""
