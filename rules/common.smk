@@ -303,14 +303,27 @@ def figure_tables(fig):
 
 
 def figure_params(w):
+    """The values papermill injects into figure `w.fig`: the common ones (results_dir,
+    figures_dir, platforms, methods) that its notebook declares, and its own FIGURES params.
+    papermill would add an undeclared name as a new variable, and the published notebook would
+    then differ from what Run All on the source draws (tests/test_notebooks.py)."""
+    from pnnsat.published import declared_parameters
+
+    source = Path(workflow.basedir) / "notebooks" / f"{w.fig}.ipynb"
+    declared = declared_parameters(source)
+    common = {
+        "results_dir": FIG,  # the published tables, {FIG}/tables (rules/figures.smk)
+        "figures_dir": FIG,
+        "platforms": list(config["platforms"]),
+        "methods": list(config["methods"]),
+    }
+    own = FIGURES[w.fig].get("params", {})
+    undeclared = sorted(set(own) - set(declared))
+    if undeclared:
+        raise ValueError(f"FIGURES[{w.fig!r}] passes {undeclared}, which {source.name}'s "
+                         "parameters cell does not declare: declare them there or drop them.")
     return yaml.safe_dump(
-        {
-            "results_dir": FIG,  # the published tables, {FIG}/tables (rules/figures.smk)
-            "figures_dir": FIG,
-            "platforms": list(config["platforms"]),
-            "methods": list(config["methods"]),
-            **FIGURES[w.fig].get("params", {}),
-        },
+        {**{k: v for k, v in common.items() if k in declared}, **own},
         default_flow_style=True,
         width=10_000,
     ).strip()

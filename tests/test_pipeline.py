@@ -173,3 +173,26 @@ def test_an_edited_method_registry_redraws_every_figure_and_retrains_nothing():
         os.utime(registry, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert counts.get("figure") == len(QUICK["figures"]), counts
     assert not counts.get("train") and not counts.get("evaluate"), counts
+
+
+def test_every_figure_job_injects_only_parameters_its_notebook_declares():
+    """papermill adds an undeclared name as a new variable: the published notebook would then
+    differ from what Run All on the source draws (figS1 was injected `methods`, unused)."""
+    import re
+
+    import nbformat
+
+    from pnnsat.published import declared_parameters, parameters
+
+    result = snakemake("-n", "--forceall", "-p")
+    assert result.returncode == 0, result.stderr
+    injected = dict(re.findall(r"papermill notebooks/(\w+)\.ipynb \S+ .*?-y '(\{.*?\})'",
+                               result.stdout + result.stderr))
+    assert set(injected) == set(load_config()["figures"])
+    for fig, values in injected.items():
+        source = REPO / "notebooks" / f"{fig}.ipynb"
+        declared = parameters(nbformat.read(source, as_version=4))
+        assert declared_parameters(source) == declared  # the Snakefile's reader agrees
+        names = set(yaml.safe_load(values))
+        assert names <= set(declared), (fig, names - set(declared))
+        assert {"results_dir", "figures_dir"} <= names, fig

@@ -48,6 +48,21 @@ def parameters(nb: Any) -> dict[str, Any]:
     return values
 
 
+def declared_parameters(path: str | Path) -> dict[str, Any]:
+    """The defaults of a source notebook's ``parameters`` cell, read from its JSON (no nbformat:
+    the Snakefile calls this at parse time, where only torch- and jsonschema-free code runs)."""
+    import json
+
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    values: dict[str, Any] = {}
+    for cell in cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            for node in ast.parse("".join(cell["source"])).body:
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                    values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
 def code_cells(nb: Any) -> list[str]:
     """The sources of a notebook's code cells, without papermill's injected parameters."""
     return [c.source for c in nb.cells
