@@ -9,7 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import yaml
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 

@@ -13,7 +13,8 @@ import torch
 from pnnsat.accuracy import accuracy
 from pnnsat.config import load_config
 from pnnsat.data import load_splits
-from pnnsat.training import TrainSpec, load_model, train
+from pnnsat.model_files import load_model
+from pnnsat.training import TrainSpec, train
 
 
 def main() -> None:

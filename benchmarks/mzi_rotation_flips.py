@@ -21,7 +21,7 @@ import torch
 
 from pnnsat.chips import model_device_a
 from pnnsat.data import load_splits
-from pnnsat.training import load_model
+from pnnsat.model_files import load_model
 
 ANGLES_DEG = (0.02, 0.04, 0.06, 0.08, 0.1)
 

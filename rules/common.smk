@@ -7,6 +7,14 @@ import mimetypes
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 # Only torch-free modules at parse time (`import pnnsat` pins the numerics for every job, see
 # pnnsat.numerics); the checks that build the library's objects import torch when they run.
+from pnnsat.catalog import (  # noqa: E402
+    FIGURES,
+    METHODS,
+    PLATFORMS,
+    figure_parameters,
+    figure_tables,
+    rows_drawn,
+)
 from pnnsat.config import deep_merge, differences  # noqa: E402
 from pnnsat.dependencies import code_dependencies, notebook_imports  # noqa: E402
 from pnnsat.numerics import requested_level  # noqa: E402
@@ -41,12 +49,11 @@ def check_config():
     """The config against config/schema.yaml; every (platform, method) option block builds its
     method, every evaluation sweep names fields of its platform, every ablation's methods and
     network build: a bad block stops the run here, before any job, naming its key path."""
-    from pnnsat.config import validate_ablations
+    from pnnsat.config import validate
     from pnnsat.evaluation import check_sweeps
     from pnnsat.platforms import get_platform
 
-    validate(config, str(SCHEMA))
-    validate_ablations(config, "config")
+    validate(config, "config")  # the schema, ablations included (one validator: pnnsat.config)
 
     for p in config["platforms"]:
         for m in config["methods"]:
@@ -154,39 +161,31 @@ def code(*modules):
     return code_dependencies([f"{PKG}/{m}.py" for m in modules], PKG)
 
 
+def method_module(method):
+    """The module of `method`'s class (its catalog row's `module:Class`), below src/pnnsat."""
+    return "methods/" + METHODS[method].cls.split(":")[0]
+
+
+def platform_module(platform):
+    return "platforms/" + PLATFORMS[platform].module
+
+
 def train_code(w):
-    return code("training", f"methods/{w.method}", f"platforms/{w.platform}")
+    return code("training", method_module(w.method), platform_module(w.platform))
 
 
 def evaluate_code(w):
-    return code("evaluation", "training", f"platforms/{w.platform}")
+    return code("evaluation", "training", platform_module(w.platform))
 
-
-#: the registries a figure draws from (method labels, colours, markers; platform labels): not
-#: code inputs of training and evaluation (adding a method retrains nothing), but of every figure
-FIGURE_REGISTRIES = [f"{PKG}/methods/__init__.py", f"{PKG}/platforms/__init__.py"]
 
 
 def figure_code(w):
-    """What a figure notebook imports from the library (its cells' `from pnnsat... import`), and
-    the registries whose labels and colours it draws."""
-    return (code_dependencies(notebook_imports(f"notebooks/{w.fig}.ipynb", PKG), PKG)
-            + FIGURE_REGISTRIES)
+    """What a figure notebook imports from the library (its cells' `from pnnsat... import`). The
+    catalog rows it draws (labels, colours, markers) are the figure job's `rows` param instead
+    (`pnnsat.catalog.rows_drawn`)."""
+    return code_dependencies(notebook_imports(f"notebooks/{w.fig}.ipynb", PKG), PKG)
 
 
-def readme_captions():
-    """Each figure's caption from the README's figure table (the one place they are written):
-    rows `| ![name](figures/<fig>.png) | `notebooks/<fig>.ipynb` | caption |`. Used by
-    `snakemake --report`."""
-    captions = {}
-    for line in (Path(workflow.basedir) / "README.md").read_text(encoding="utf-8").splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
-        if len(cells) == 3 and cells[0].startswith("![") and cells[1].startswith("`notebooks/"):
-            captions[Path(cells[1].strip("`")).stem] = cells[2]
-    return captions
-
-
-FIGURE_CAPTIONS = readme_captions()
 # the executed notebooks are report items too (mimetype, so the report offers them as notebooks)
 mimetypes.add_type("application/x-ipynb+json", ".ipynb")
 # Per-model evaluation tables (pnnsat.tables: training cost, curves, thermal drift, alignment,
@@ -292,41 +291,23 @@ def rho_sweep_models(w):
     return bp + [rho_model(w.platform, r, s) for r in RHOS for s in config["seeds"]]
 
 
-def figure_tables(fig):
-    """The tables a figure reads, with the training tables `reports.read_table` consults for
-    every model table (learned flags, families): without them listed, a figure job could start
-    before they exist."""
-    tables = list(FIGURES[fig]["tables"])
-    flags = (["training"] if tables else []) + (
-        ["ablation_training"] if any(t.startswith("ablation_") for t in tables) else [])
-    return tables + [t for t in flags if t not in tables]
-
-
 def figure_params(w):
-    """The values papermill injects into figure `w.fig`: the common ones (results_dir,
-    figures_dir, platforms, methods) that its notebook declares, and its own FIGURES params.
-    papermill would add an undeclared name as a new variable, and the published notebook would
-    then differ from what Run All on the source draws (tests/test_notebooks.py)."""
+    """The values papermill injects into figure `w.fig`: results_dir and figures_dir, and the
+    catalog's parameters for this run (`pnnsat.catalog.figure_parameters`) that its notebook
+    declares. papermill would add an undeclared name as a new variable, and the published
+    notebook would then differ from what Run All on the source draws (tests/test_notebooks.py)."""
     from pnnsat.published import declared_parameters
 
     source = Path(workflow.basedir) / "notebooks" / f"{w.fig}.ipynb"
     declared = declared_parameters(source)
-    common = {
-        "results_dir": FIG,  # the published tables, {FIG}/tables (rules/figures.smk)
-        "figures_dir": FIG,
-        "platforms": list(config["platforms"]),
-        "methods": list(config["methods"]),
-    }
-    own = FIGURES[w.fig].get("params", {})
-    undeclared = sorted(set(own) - set(declared))
+    own = figure_parameters(w.fig, config)
+    undeclared = sorted(set(FIGURES[w.fig].derived) - set(declared))
     if undeclared:
-        raise ValueError(f"FIGURES[{w.fig!r}] passes {undeclared}, which {source.name}'s "
-                         "parameters cell does not declare: declare them there or drop them.")
-    return yaml.safe_dump(
-        {**{k: v for k, v in common.items() if k in declared}, **own},
-        default_flow_style=True,
-        width=10_000,
-    ).strip()
+        raise ValueError(f"pnnsat.catalog.FIGURES[{w.fig!r}] derives {undeclared}, which "
+                         f"{source.name}'s parameters cell does not declare: declare them there.")
+    values = {"results_dir": FIG,  # the published tables, {FIG}/tables (rules/figures.smk)
+              "figures_dir": FIG, **{k: v for k, v in own.items() if k in declared}}
+    return yaml.safe_dump(values, default_flow_style=True, width=10_000).strip()
 
 
 wildcard_constraints:
@@ -399,45 +380,10 @@ def matrix_models(platform, methods):
     return [f"{R}/models/{platform}/{m}/seed{s}.pt" for m in methods for s in config["seeds"]]
 
 
-# Every figure's metadata in one table (not a branch per figure): the tables its notebook reads
-# (only tables: a figure redraws from the published ones without any model file), and its
-# parameters beyond the common ones (`figure_params`: results_dir, figures_dir, platforms,
-# methods). config.figures picks the figures to build; its schema enum equals notebooks/ (a test).
-FIGURES = {
-    "fig1_sharpness": {"tables": ["sharpness", "landscape", "thermal_drift"]},
-    "fig2_offline_vs_online": {"tables": ["thermal_drift", "training", "fresh_chips"]},
-    "fig3_cross_device": {"tables": ["cross_device"]},
-    "fig4_thermal_drift": {
-        "tables": ["thermal_drift", "fresh_chips"],
-        # D2NN drift is flat over 0-2 K by construction (the notebook says why); its rows stay
-        # in the table
-        "params": {"platforms": [p for p in config["platforms"] if p != "d2nn"]},
-    },
-    "fig5_alignment": {
-        "tables": ["alignment", "thermal_drift", "fresh_chips"],
-        # the D2NN mask width, for the rotation panel's edge-displacement axis
-        "params": {"mask_px": int(config["platforms"].get("d2nn", {}).get("physics", {})
-                                  .get("grid", 64))},
-    },
-    "figS1_rho": {"tables": ["rho_sweep"], "params": {"platforms": RHO_PLATFORMS}},
-    "figS2_mrr_training": {
-        "tables": ["curves", "ring_detuning"],
-        "params": {"platforms": ["mrr"], "methods": ["bp", "sat"]},
-    },
-    "figS3_yield": {
-        "tables": ["cross_device"],
-        # device A's sigma on each platform's cross-device axis (the yield figure marks it)
-        "params": {"device_sigma": {
-            p: float(b["device"].get(sorted(b["cross_device"]["grid"])[0], 0.0))
-            for p, b in config["platforms"].items()}},
-    },
-    "figS4_convergence": {"tables": ["curves"]},
-    "figS5_ablations": {"tables": ["thermal_drift", "training", "fresh_chips",
-                                   "ablation_thermal_drift", "ablation_training",
-                                   "ablation_fresh_chips"]},
-    # the example images: seed 0 of every method's task networks, and the test images
-    "fig6_multitask": {
-        "tables": ["multitask", "multitask_examples"],
-        "params": {"platforms": ["mrr"], "methods": MT["methods"]},
-    } if MT else {},
-}
+# every figure config.figures asks for must have its tables in this run (fig6's need multitask)
+_unbuildable = {f: sorted(set(figure_tables(f)) - set(ALL_TABLES)) for f in config["figures"]}
+_unbuildable = {f: t for f, t in _unbuildable.items() if t}
+if _unbuildable:
+    raise ValueError(f"config figures: {_unbuildable} (figure: tables this run does not make); "
+                     "add what makes them to the config (e.g. multitask for fig6_multitask) or "
+                     "drop the figures from figures.")

@@ -46,7 +46,7 @@ rule rho_sweep:
     input:
         models=rho_sweep_models,
         data=DATA,
-        code=lambda w: code("rho_sweep", "training", "methods/sat", f"platforms/{w.platform}"),
+        code=lambda w: code("rho_sweep", "training", method_module("sat"), platform_module(w.platform)),
     output:
         f"{R}/eval/{{platform}}/rho_sweep.csv",
     log:
@@ -114,7 +114,7 @@ rule sharpness:
             f"{R}/models/{w.platform}/{m}/seed{s}.pt" for m in config["methods"] for s in config["seeds"]
         ],
         data=DATA,
-        code=lambda w: code("sharpness", "training", f"platforms/{w.platform}"),
+        code=lambda w: code("sharpness", "training", platform_module(w.platform)),
     output:
         sharpness=f"{R}/eval/{{platform}}/sharpness.csv",
         landscape=f"{R}/eval/{{platform}}/landscape.csv",
@@ -161,7 +161,7 @@ rule ring_detuning:
     model), so the figure reads a table instead of the model files."""
     input:
         models=matrix_models("mrr", config["methods"]) if "mrr" in config["platforms"] else [],
-        code=code("detuning", "training", "platforms/mrr"),
+        code=code("detuning", "training", platform_module("mrr")),
     output:
         f"{R}/tables/ring_detuning.csv",
     log:

@@ -35,7 +35,10 @@ rule figure:
         log=f"{R}/logs/figure/{{fig}}.log",
     params:
         parameters=figure_params,
-        caption=lambda w: FIGURE_CAPTIONS.get(w.fig, "(no caption in the README's figure table)"),
+        caption=lambda w: FIGURES[w.fig].caption,  # the catalog's (report/figure.rst shows it)
+        # the catalog rows it draws: an edit of one (a method's colour) reruns the figures that
+        # draw it, and only those (the catalog is no code input of any job)
+        rows=lambda w: json.dumps(rows_drawn(w.fig, config), sort_keys=True),
     # on failure, the notebook's own one-line error first (papermill's traceback is in the log)
     shell:
         "{PY} -m papermill {input.notebook} {log.notebook} -k python3 --log-output"

@@ -24,7 +24,7 @@ rule train_task:
     """fig6: the `task` network of one method, every seed in one process."""
     input:
         data=DATA,
-        code=lambda w: code("multitask/training", f"methods/{w.method}"),
+        code=lambda w: code("multitask/training", method_module(w.method)),
     output:
         [f"{MT_DIR}/models/{{task}}/{{method}}/seed{s}.pt" for s in SEEDS],
     log:
@@ -73,7 +73,7 @@ rule evaluate_task:
         models=lambda w: [task_model(w.task, m, s) for m in MT["methods"] for s in SEEDS],
         classifier=lambda w: [FEATURE_CLASSIFIER] if w.task == "generation" else [],
         data=DATA,
-        code=code("multitask/evaluation", "training", "platforms/mrr"),
+        code=code("multitask/evaluation", "training", platform_module("mrr")),
     output:
         f"{MT_DIR}/eval/{{task}}.csv",
     log:

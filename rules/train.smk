@@ -2,20 +2,14 @@
 # figS5's ablations (`train_ablation`), every seed of a job in one process.
 
 
-# Relative cost of training one model, for scheduling only: bp seconds per step (batch 128) per
-# platform and each method's step-time ratio to bp (`make bench`, this 2-core machine), times the
+# Relative cost of training one model, for scheduling only: the catalog's bp seconds per step
+# (batch 128) of the platform and the method's step-time ratio to bp (`make bench`), times the
 # epoch cap. Jobs start longest first, so the run does not end on one long job while the other
 # core idles.
-BP_STEP_S = {"mrr": 0.023, "mzi": 0.023, "d2nn": 0.042}
-METHOD_STEP_RATIO = {"bp": 1.0, "nat": 1.05, "hat": 2.0, "sat": 2.0, "pat": 1.2, "dat": 1.5,
-                     "sat_pat": 2.5}
-
-
 def train_priority(platform, method, block=None):
     block = config["platforms"][platform] if block is None else block
     epochs = int(training_options(block, method).get("epochs") or 1)
-    return int(10 * epochs * BP_STEP_S.get(platform, 0.05) * METHOD_STEP_RATIO.get(method, 2.0)
-               * 100)
+    return int(10 * epochs * PLATFORMS[platform].bp_step_s * METHODS[method].step_ratio * 100)
 
 
 SEEDS = [int(s) for s in config["seeds"]]

@@ -7,14 +7,13 @@ import copy
 import pytest
 import yaml
 from conftest import REPO
-from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate as snakemake_validate
 
-from pnnsat.config import ConfigError, load_config, validate
+from pnnsat import catalog
+from pnnsat.config import ConfigError, load_config, schema, validate
 from pnnsat.methods import METHODS
 from pnnsat.platforms import PLATFORMS
 
-SCHEMA = yaml.safe_load((REPO / "config/schema.yaml").read_text())
+SCHEMA = schema()
 
 
 @pytest.fixture
@@ -51,64 +50,123 @@ def test_missing_key_and_unknown_platform_are_rejected(config):
         validate(bad)
 
 
-def test_snakemake_validation_uses_the_same_schema(config):
-    config["training"]["lr"] = -1
-    with pytest.raises(WorkflowError, match="lr"):
-        snakemake_validate(config, str(REPO / "config/schema.yaml"))
+def test_the_snakefile_validates_with_this_validator(tmp_path):
+    """One validator: the Snakefile's config check is pnnsat.config.validate, so a bad value
+    stops the DAG with the message load_config gives (not a second schema's)."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("training: {lr: -1}\n")
+    with pytest.raises(ConfigError) as direct:
+        load_config(bad)
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", str(bad)],
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.returncode != 0
+    assert "invalid value at 'training.lr'" in str(direct.value)
+    assert "invalid value at 'training.lr'" in result.stdout + result.stderr
 
 
-def test_schema_lists_exactly_the_registered_methods_and_platforms():
-    assert set(SCHEMA["properties"]["methods"]["items"]["enum"]) == set(METHODS)
-    assert set(SCHEMA["properties"]["platforms"]["properties"]) == set(PLATFORMS)
-    platform_enums = [SCHEMA["properties"]["rho_sweep"]["properties"]["platforms"]["items"]["enum"],
-                      SCHEMA["properties"]["ablations"]["additionalProperties"]["properties"]
-                      ["platform"]["enum"]]
-    assert all(set(enum) == set(PLATFORMS) for enum in platform_enums)
-    ablation_methods = (SCHEMA["properties"]["ablations"]["additionalProperties"]["properties"]
-                        ["methods"]["items"]["enum"])
-    assert set(ablation_methods) == set(METHODS)
+def test_every_id_enum_of_the_schema_is_the_catalogs():
+    """The schema's ids are generated from the catalog: every method, platform and figure
+    list of the config accepts exactly the catalog's ids, in every place it names them."""
+    props = SCHEMA["properties"]
+    defs = SCHEMA["$defs"]
+    assert defs["method_id"]["enum"] == list(catalog.METHODS) == list(METHODS)
+    assert defs["platform_id"]["enum"] == list(catalog.PLATFORMS) == list(PLATFORMS)
+    assert defs["figure_id"]["enum"] == list(catalog.FIGURES)
+    assert set(defs["in_silico_method_id"]["enum"]) == {
+        m for m, r in catalog.METHODS.items() if r.family == "in silico"}
+    assert list(props["platforms"]["properties"]) == list(catalog.PLATFORMS)
+    refs = [props["methods"]["items"], props["rho_sweep"]["properties"]["platforms"]["items"],
+            props["ablations"]["additionalProperties"]["properties"]["platform"],
+            props["ablations"]["additionalProperties"]["properties"]["methods"]["items"],
+            props["figures"]["items"]]
+    assert all(r["$ref"].endswith("_id") for r in refs)
+    # every config list of ids is checked: an unknown one anywhere is rejected
+    for path in (["methods"], ["rho_sweep", "platforms"], ["figures"]):
+        bad = load_config()
+        node = bad
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = [*node[path[-1]], "unknown_id"]
+        with pytest.raises(ConfigError, match="unknown_id"):
+            validate(bad)
 
 
-def test_schema_lists_exactly_the_figures_that_have_notebooks():
-    notebooks = {p.stem for p in (REPO / "notebooks").glob("*.ipynb")}
-    assert set(SCHEMA["properties"]["figures"]["items"]["enum"]) == notebooks
+def test_schema_platform_blocks_have_exactly_the_dataclass_fields():
+    """platform_specific.<id> in config/schema.yaml mirrors each platform's physics and
+    fabrication dataclasses: a field added to the code without the schema (or the reverse)
+    fails here, not as 'additional properties' in a user's run."""
+    from dataclasses import fields
+
+    for name, platform in PLATFORMS.items():
+        block = SCHEMA["properties"]["platforms"]["properties"][name]["properties"]
+        fabrication = {f.name for f in fields(type(platform.fabrication({"device": {}})))}
+        assert set(block["physics"]["properties"]) == {f.name for f in fields(platform.physics)}
+        assert set(block["device"]["properties"]) == fabrication | {"seed"}, name
+        network = {f.name for f in fields(platform.network)} if platform.network else None
+        assert set(block.get("network", {}).get("properties", {})) == (network or set()), name
 
 
-def test_every_registered_platform_and_method_carries_its_display_metadata():
-    """A platform or method added to its registry without labels fails here, not with a KeyError
+def test_catalog_figures_are_exactly_the_notebooks_and_list_the_tables_they_read():
+    """A figure is a notebook plus a catalog row; every table its code reads by name is among
+    the row's tables (a table missing there is no input of the figure job: the job could run
+    before the table is published)."""
+    import json
+    import re
+
+    notebooks = {p.stem: p for p in (REPO / "notebooks").glob("*.ipynb")}
+    assert set(catalog.FIGURES) == set(notebooks)
+    for fig, path in notebooks.items():
+        code = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"]
+                       if c["cell_type"] == "code")
+        read = set(re.findall(r'read_table\(results_dir, "(\w+)"', code))
+        assert read <= set(catalog.figure_tables(fig)), (fig, read - set(catalog.FIGURES[fig]
+                                                                          .tables))
+
+
+def test_readme_figure_table_is_the_catalogs():
+    """The README's figure table (and the report's captions) come from the catalog: paste
+    `python -m pnnsat.catalog` into the README after editing a caption."""
+    assert catalog.readme_figure_table() in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_catalog_platform_and_method_carries_its_display_metadata():
+    """A platform or method added to the catalog without labels fails here, not with a KeyError
     in a notebook: every fabrication and perturbation field a sweep can vary has an axis label."""
     from dataclasses import fields
 
-    from pnnsat.methods import FAMILIES
-    from pnnsat.platforms import DISPLAY
-
-    assert list(DISPLAY) == list(PLATFORMS)
     for name, platform in PLATFORMS.items():
         fabrication = type(platform.fabrication({"device": {}}))
         names = {f.name for f in fields(fabrication)} | {f.name for f in
                                                           fields(platform.perturbation)}
-        assert names <= set(DISPLAY[name].field_labels), (name, names - set(DISPLAY[name]
-                                                                        .field_labels))
-        assert DISPLAY[name].control_unit, f"{name}: no unit of its controls in DISPLAY"
-    assert len({row.marker for row in DISPLAY.values()}) == len(DISPLAY)
-    assert all(row.family in FAMILIES for row in METHODS.values())
+        labels = catalog.PLATFORMS[name].field_labels
+        assert names <= set(labels), (name, names - set(labels))
+        assert catalog.PLATFORMS[name].control_unit, f"{name}: no unit of its controls"
+    assert len({row.marker for row in catalog.PLATFORMS.values()}) == len(catalog.PLATFORMS)
+    assert all(row.family in catalog.FAMILY_LINESTYLE for row in METHODS.values())
     assert len({row.colour for row in METHODS.values()}) == len(METHODS)
 
 
-def test_registries_resolve_every_row_and_the_figure_modules_start_without_torch():
-    """Registry rows name their classes and modules (imported on first use): every row must
-    resolve, to a platform of that id and a Method class; the modules the figures' notebooks
-    import (plotting, reports, tables) must not import torch (~2.5 s per notebook)."""
+def test_catalog_rows_resolve_and_the_figure_modules_start_without_torch():
+    """Catalog rows name their classes and modules (imported on first use): every row must
+    resolve, to a platform of that id and a Method class whose in_situ flag is its row's family;
+    the modules the figures' notebooks import (catalog, plotting, reports, tables) must not import
+    torch (~2.5 s per notebook)."""
     import subprocess
     import sys
 
-    from pnnsat.methods import Method
+    from pnnsat.methods import Method, method_class
 
     assert all(PLATFORMS[name].name == name for name in PLATFORMS)
-    assert all(issubclass(row.build, Method) for row in METHODS.values())
-    code = ("import sys; import pnnsat.plotting, pnnsat.reports, pnnsat.tables; "
-            "from pnnsat.methods import METHODS; from pnnsat.platforms import DISPLAY, PLATFORMS; "
-            "print(len(METHODS), len(DISPLAY), list(PLATFORMS), 'torch' in sys.modules)")
+    for name, row in METHODS.items():
+        cls = method_class(name)
+        assert issubclass(cls, Method)
+        assert cls.in_situ == (row.family == "in situ"), name
+    code = ("import sys; import pnnsat.catalog, pnnsat.plotting, pnnsat.reports, pnnsat.tables; "
+            "from pnnsat.methods import METHODS; from pnnsat.platforms import PLATFORMS; "
+            "print(len(METHODS), list(PLATFORMS), 'torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=REPO)
     assert result.stdout.split()[-1] == "False", result.stdout + result.stderr

@@ -33,7 +33,7 @@ def test_rows_cover_grid_times_devices_and_zero_sigma_is_the_twin(synthetic_cach
     rows = cross_device_rows(model, meta, splits, spec)
     assert len(rows) == 4 * 3
     assert {r["device_seed"] for r in rows} == {100, 101, 102}
-    assert {r["target"] for r in rows} == {"fresh"}  # pnnsat.chips.TARGETS
+    assert {r["target"] for r in rows} == {"fresh"}
     twin = accuracy(model, splits.test_x, splits.test_y)
     perfect = [r for r in rows if r["sigma_phase_sigma_rad"] == 0 == r["sigma_splitter_sigma"]]
     assert all(r["accuracy"] == pytest.approx(twin) for r in perfect)  # no errors: the twin

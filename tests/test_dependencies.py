@@ -66,3 +66,22 @@ def test_a_notebooks_imports_are_its_figures_code(tmp_path):
         {"cell_type": "code", "source": ["%matplotlib inline\n", "from pnnsat import plotting\n"]},
         {"cell_type": "markdown", "source": ["from pnnsat import training"]}]}))
     assert names(notebook_imports(nb, PKG), PKG) == {"plotting.py"}
+
+
+def test_no_job_lists_the_catalog_and_every_entry_resolves_in_the_real_package():
+    """The real registries (methods/__init__.py, platforms/__init__.py read pnnsat.catalog):
+    no training, evaluation or figure job has the catalog or a registry among its code inputs
+    (its rows reach a job as params: rules/figures.smk `rows`), and each job still lists the
+    modules that define what it runs."""
+    entries = [PKG / "training.py", PKG / "evaluation.py", PKG / "sharpness.py",
+               PKG / "multitask/training.py", PKG / "multitask/evaluation.py"]
+    entries += [p for p in (PKG / "methods").glob("*.py") if p.name != "__init__.py"]
+    entries += [p for p in (PKG / "platforms").glob("*.py") if p.name != "__init__.py"]
+    every_job = names(code_dependencies(entries, PKG), PKG)
+    for notebook in (REPO / "notebooks").glob("*.ipynb"):
+        every_job |= names(code_dependencies(notebook_imports(notebook, PKG), PKG), PKG)
+    assert "catalog.py" not in every_job
+    assert not any(Path(p).name == "__init__.py" for p in every_job)
+    # plotting (every figure) reads the catalog: its own code stays an input, the catalog not
+    assert {"plotting.py", "reports.py", "tables.py", "methods/base.py", "platforms/base.py",
+            "platforms/d2nn.py"} <= every_job

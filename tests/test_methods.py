@@ -119,11 +119,18 @@ def test_pat_forward_is_the_device_and_its_gradient_is_not_bp(platform):
     model, x, y = setup(platform)
     device = get_platform(platform).sample_device(model, 7, SMALL[platform])
     system = SimulatedSystem(model, device)
+    F.cross_entropy(model(x), y).backward()
+    bp = gradients(model)
+    model.zero_grad()
     with in_situ_forward(model, system):
         measured = model(x)
+    F.cross_entropy(measured, y).backward()
+    pat = gradients(model)
     with torch.no_grad():
         assert torch.allclose(measured, model(x, device=device), atol=1e-5)
         assert not torch.allclose(measured, model(x), atol=1e-3)  # the device is not the twin
+    assert bp.keys() == pat.keys()
+    assert any(not torch.allclose(bp[n], pat[n], atol=1e-6, rtol=1e-5) for n in bp)
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -262,6 +269,9 @@ def test_simulated_system_is_a_physical_system_and_reveals_no_errors():
         assert (inspect.signature(getattr(SimulatedSystem, name)).parameters.keys()
                 == inspect.signature(getattr(PhysicalSystem, name)).parameters.keys()), name
     assert isinstance(system.queries, int) and system.queries == 0
+    # its public surface is the protocol's: no attribute or method hands out the device (errors)
+    public = {n for n in dir(system) if not n.startswith("_")}
+    assert public == {"queries", "measure_layer", "measure_network"}, public
     h = model.features(x).detach()
     measured = system.measure_layer("bank1", model.bank1.theta, h)
     assert torch.allclose(measured, model.bank1(h), atol=1e-6)  # zero-error chip == twin
@@ -274,12 +284,12 @@ def test_simulated_system_is_a_physical_system_and_reveals_no_errors():
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_every_reported_accuracy_is_measured_through_the_device_interface(platform):
+def test_a_lab_chip_is_scored_through_measure_network_alone(platform):
     """A lab scores a model on its own chip with the library's code: measured_accuracy asks only
     PhysicalSystem.measure_network. A stand-in instrument (its own class, implementing the
-    protocol by running a device's physics) gives the accuracy the evaluation tables report on
-    that device under a perturbation, and counts samples × layers; the ideal twin is the
-    interface's chip without errors."""
+    protocol by running a device's physics) gives head_accuracy's value on that device under a
+    perturbation, and counts samples × layers; the ideal twin is the interface's chip without
+    errors."""
     from pnnsat.accuracy import features, head_accuracy, measured_accuracy
 
     model, x, y = setup(platform)
@@ -309,6 +319,60 @@ def test_every_reported_accuracy_is_measured_through_the_device_interface(platfo
     assert twin.queries == len(x) * len(model.physical_layers())
     scores = model(x).argmax(1)
     assert head_accuracy(model, h, y) == (scores == y).float().mean().item()
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_every_test_split_accuracy_is_measured_through_the_device_interface(platform,
+                                                                            monkeypatch):
+    """Every accuracy the evaluation reports on the test split (each per-model table but
+    training/curves, which copy the training history; the ρ sweep; fig6's classification rows)
+    is read from PhysicalSystem.measure_network, once per row over the whole split: with a chip
+    that always answers class k and labels all 3, every row reads 1.0 at k = 3 and 0.0 at
+    k = 4, which no model's own scores could give in both runs."""
+    from dataclasses import fields
+
+    from pnnsat import rho_sweep
+    from pnnsat.data import Splits
+    from pnnsat.evaluation import TABLES, evaluate_model
+    from pnnsat.multitask.evaluation import classification_rows
+    from pnnsat.sharpness import TopEigenvalue
+
+    model, x, _ = setup(platform)
+    p = get_platform(platform)
+    labels = torch.full((len(x),), 3)
+    splits = Splits(x, labels, x, labels, x, labels, "fashion-mnist")
+    meta = {"platform": platform, "method": "bp", "seed": 0, "device_seed": 7,
+            "spec": {"platform_config": SMALL[platform], "method_config": {}}}
+    fabrication = fields(p.fabrication(SMALL[platform]))[0].name
+    misalignment = next(f.name for f in fields(p.perturbation) if f.name != p.drift_field)
+    sweeps = {"thermal_drift_K": [0.0, 1.0], "alignment": {misalignment: [0.0, 0.5]},
+              "cross_device": {"devices": 2, "first_seed": 100, "grid": {fabrication: [0.0, 0.1]}},
+              "fresh_chips": {"devices": 2, "first_seed": 100,
+                              "perturbations": {p.drift_field: [1.0]}}}
+    from_history = {"training", "curves"}
+    assert from_history <= set(TABLES)
+    measured_tables = [t for t in TABLES if t not in from_history]
+    # λmax is not an accuracy: skip its Lanczos iterations
+    monkeypatch.setattr(rho_sweep, "top_eigenvalue",
+                        lambda *args, **kwargs: TopEigenvalue(0.0, 0.0, 0, True))
+    chip = {"answer": 3, "samples": 0}
+
+    def always_answers(self, inputs):
+        chip["samples"] += len(inputs)
+        return F.one_hot(torch.full((len(inputs),), chip["answer"]), 10).float()
+
+    monkeypatch.setattr(SimulatedSystem, "measure_network", always_answers)
+    for answer, expected in ((3, 1.0), (4, 0.0)):
+        chip.update(answer=answer, samples=0)
+        tables = evaluate_model(model, meta, splits, sweeps, measured_tables)
+        rows = [(r["accuracy"], r["n_test"]) for t in measured_tables for r in tables[t]]
+        rows += [(r["accuracy"], r["n_test"]) for r in rho_sweep.rho_sweep_rows(
+            [(model, meta)], splits, {"devices": 2, "first_seed": 100}, 1e-3, 10, 2)]
+        rows += [(r["value"], r["n"]) for r in classification_rows([(model, meta)], splits,
+                                                                   [0.0, 1.0])]
+        assert all(tables[t] for t in measured_tables)  # every table has rows to check
+        assert [accuracy for accuracy, _ in rows] == [expected] * len(rows), answer
+        assert chip["samples"] == sum(n for _, n in rows) == len(rows) * len(x)
 
 
 # ---- SAT's perturbation-aware ascent -----------------------------------------------------------

@@ -108,6 +108,8 @@ def test_negative_sigma_is_rejected_with_the_field_name():
 def test_controls_are_only_the_ring_detunings(mrr_model):
     controls = mrr_model.control_parameters()
     assert [tuple(p.shape) for p in controls] == [(84, 120), (10, 84)]
-    n_digital = sum(p.numel() for p in mrr_model.digital_parameters())
-    assert n_digital + sum(p.numel() for p in controls) == sum(
-        p.numel() for p in mrr_model.parameters())
+    # each control is a physical layer's Θ; no other parameter is one (the digital weights)
+    thetas = [layer.theta for layer in mrr_model.physical_layers().values()]
+    assert all(any(c is t for t in thetas) for c in controls) and len(controls) == len(thetas)
+    digital = [n for n, p in mrr_model.named_parameters() if not any(p is c for c in controls)]
+    assert digital and not any(n.endswith("theta") for n in digital)

@@ -15,6 +15,7 @@ from pnnsat.platforms.mzi import (
     MZINetwork,
     MZIPerturbation,
     MZIPhysics,
+    column_layout,
     column_product,
     coupler,
     coupling_efficiency,
@@ -129,23 +130,74 @@ def test_mesh_has_clements_size():
     assert sum(count for _, count in m.layout) == m.n_mzi
 
 
-def test_any_unitary_can_be_reached_by_gradient_descent():
-    """Fit the mesh to a Haar-random 4×4 unitary: the Clements mesh plus output phases is
-    universal, so the fit reaches machine precision (restarts guard against a poor start)."""
-    target = haar_unitary(4, seed=0)
-    best = math.inf
-    for restart in range(4):
-        m = mesh(4, seed=restart, double=True)
-        opt = torch.optim.Adam(m.parameters(), lr=0.05)
-        for _ in range(1500):
-            opt.zero_grad()
-            loss = (m.transfer_matrix() - target).abs().pow(2).sum()
-            loss.backward()
-            opt.step()
-        best = min(best, float(loss.detach()))
-        if best < 1e-10:
-            break
-    assert best < 1e-10
+def clements_blocks(u: torch.Tensor) -> tuple[list[tuple[int, torch.Tensor]], torch.Tensor]:
+    """Clements et al. (Optica 3, 1460 (2016)) nulling with general 2 × 2 unitaries: U = D · W_K ⋯
+    W_1, returned as [(m, W_k)] (W_k on modes (m, m + 1)) in the order they act, and D."""
+    u, n = u.clone(), len(u)
+    right, left = [], []
+    for i in range(n - 1):
+        for j in range(i + 1):
+            if i % 2 == 0:  # null u[n-1-j, i-j] with columns (i-j, i-j+1), from the right
+                r, c = n - 1 - j, i - j
+                a, b = u[r, c], u[r, c + 1]
+                q = torch.stack([torch.stack([b, a.conj()]), torch.stack([-a, b.conj()])])
+                q = q / torch.sqrt(a.abs() ** 2 + b.abs() ** 2)
+                u[:, c:c + 2] = u[:, c:c + 2] @ q
+                right.append((c, q.mH))
+            else:  # null u[n-1-i+j, j] with rows (n-2-i+j, n-1-i+j), from the left
+                r, c = n - 1 - i + j, j
+                a, b = u[r - 1, c], u[r, c]
+                p = torch.stack([torch.stack([a.conj(), b.conj()]), torch.stack([-b, a])])
+                p = p / torch.sqrt(a.abs() ** 2 + b.abs() ** 2)
+                u[r - 1:r + 1] = p @ u[r - 1:r + 1]
+                left.append((r - 1, p.mH))
+    d = torch.diagonal(u)
+    assert torch.allclose(u, torch.diag(d), atol=1e-12)  # every off-diagonal entry nulled
+    # U = P_1ᴴ ⋯ P_Lᴴ D Q_Rᴴ ⋯ Q_1ᴴ; move D to the output: Pᴴ D = D (D* Pᴴ D)
+    return right + [(m, d[m:m + 2].conj()[:, None] * w * d[m:m + 2]) for m, w in left[::-1]], d
+
+
+def clements_phases(u: torch.Tensor) -> torch.Tensor:
+    """Θ (the layout of ``ClementsMesh.theta``) whose mesh is U: the k-th block on modes
+    (m, m + 1) is the MZI of column m mod 2 + 2k; each block V, with the phases already pushed
+    out of the earlier ones, is L · MZI(θ, φ) with L diagonal (row 0 of MZI(θ, φ) ∝
+    (e^{iφ} sin θ/2, cos θ/2)), and L is pushed on to the output phases."""
+    n = len(u)
+    blocks, d = clements_blocks(u)
+    placed, seen = {}, [0] * (n - 1)
+    for m, w in blocks:
+        placed[m % 2 + 2 * seen[m], m] = w
+        seen[m] += 1
+    assert seen == [n // 2] * (n - 1)  # N/2 MZIs on every mode pair: the rectangular mesh
+    out = torch.ones(n, dtype=u.dtype)
+    theta = torch.zeros(2, n * (n - 1) // 2 + n, dtype=torch.float64)
+    k = 0
+    for column, (first, count) in enumerate(column_layout(n)):
+        for m in range(first, first + 2 * count, 2):
+            v = placed[column, m] * out[m:m + 2]
+            theta[0, k] = 2 * torch.atan2(v[0, 0].abs(), v[0, 1].abs())
+            theta[1, k] = torch.angle(v[0, 0]) - torch.angle(v[0, 1])
+            out[m:m + 2] = torch.diagonal(v @ mzi_matrices(theta[0, k:k + 1],
+                                                           theta[1, k:k + 1])[0].mH)
+            k += 1
+    theta[0, k:] = torch.angle(d * out)
+    return theta
+
+
+@pytest.mark.parametrize("n", [2, 4, 6, 8, 16])
+def test_any_unitary_is_realised_exactly_by_the_clements_mesh(n):
+    """Universality, constructively: for Haar-random N×N unitaries U (three per N), the Clements
+    decomposition into this module's MZI(θ, φ) convention and column layout gives phases Θ whose
+    mesh (``transfer_matrix``) is U to rounding, and unitary. Even N only: ``MZIPhysics``
+    rejects odd N (``test_bad_physics_is_rejected``)."""
+    for seed in range(3):
+        target = haar_unitary(n, seed=10 * n + seed)
+        m = mesh(n, double=True)
+        with torch.no_grad():
+            m.theta.copy_(clements_phases(target))
+            u = m.transfer_matrix()
+        assert float((u - target).abs().max()) < 1e-12, (n, seed)
+        assert unitarity_error(u) < 1e-12
 
 
 def test_zero_error_device_equals_twin_and_errors_change_output():
@@ -169,7 +221,7 @@ def test_same_device_seed_gives_the_same_device():
 def test_split_errors_keep_power_but_change_the_matrix():
     m = mesh(16)
     x = torch.randn(32, 16)
-    err = errors(m, splitter_sigma=0.3, phase_sigma_rad=0.3)
+    err = errors(m, splitter_sigma=0.3, phase_sigma_rad=0.0)  # split-ratio errors alone
     assert unitarity_error(m.transfer_matrix(err)) < 1e-5
     out = m(x, err)
     assert torch.allclose(out.sum(1), (x**2).sum(1), rtol=1e-5)  # lossless: power conserved
@@ -274,8 +326,9 @@ def test_network_options_are_checked_and_the_old_readout_stays_available():
                                                      "frontend": "relu"}}
     model = MZI.build_model(block)
     assert hasattr(model, "gain") and isinstance(model.frontend[1], torch.nn.BatchNorm2d)
-    with pytest.raises(ValueError, match="readout"):
-        MZI.build_model({"network": {"readout": "softmax"}})
+    for option in ("readout", "frontend", "init"):
+        with pytest.raises(ValueError, match=option):
+            MZI.build_model({"network": {option: "softmax"}})
     with pytest.raises(ValueError, match="unknown key"):
         MZI.build_model({"network": {"gain": 3}})
 

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from conftest import NBVAL_DIR, REPO
 
-from pnnsat import published
+from pnnsat import catalog, published
 from pnnsat.config import load_config
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -48,6 +48,8 @@ def test_source_notebook_is_clean_and_reads_the_published_tables(path):
     assert values["results_dir"] == FULL["figures_dir"] == published.PUBLISHED
     # a hand run saves to a scratch folder, never over a pipeline run's figures
     assert values["figures_dir"] == "results/by-hand/figures"
+    # what it draws is the catalog's choice (None), never a list of ids of its own
+    assert values.get("platforms", None) is None and values.get("methods", None) is None
     assert len(published.tagged(nb, "nbval-check-output")) == 1, \
         "exactly one summary cell is compared by nbval"
 
@@ -57,11 +59,16 @@ def test_published_notebook_is_an_execution_of_the_current_source(path):
     source, executed = read(path), published_notebook(path)
     stale = "figures/notebooks is stale: redraw it (`make redraw`)"
     assert published.code_cells(executed) == published.code_cells(source), stale
-    # the source's defaults are the published figure's parameters (Run All redraws it)
+    # the source's defaults are the published figure's parameters (Run All redraws it): equal,
+    # or None where the full run injected what None resolves to (pnnsat.catalog)
     assert published.parameters(executed)["figures_dir"] == published.PUBLISHED
     ran = {k: v for k, v in published.parameters(executed).items() if k != "figures_dir"}
     defaults = {k: v for k, v in published.parameters(source).items() if k != "figures_dir"}
-    assert ran == defaults, stale
+    resolved = catalog.figure_parameters(path.stem, FULL)
+    assert set(ran) == set(defaults), stale
+    for name, value in ran.items():
+        assert value == defaults[name] or (defaults[name] is None and value == resolved[name]), \
+            (name, stale)
     summary = published.tagged(executed, "nbval-check-output")[0]
     assert summary.outputs and all(o.output_type == "stream" for o in summary.outputs)
     assert not any(o.output_type == "error" for c in executed.cells if c.cell_type == "code"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -159,27 +160,32 @@ def test_a_deleted_model_is_retrained_by_the_plain_rerun():
 
 @pytest.mark.skipif(not (REPO / "results/quick/tables/training.csv").is_file(),
                     reason="needs the quick run (make test runs it first)")
-def test_an_edited_method_registry_redraws_every_figure_and_retrains_nothing():
-    """A method's label or colour lives in the registry (methods/__init__.py): an edit there
-    (here a comment appended, then removed: Snakemake compares content, not just the time)
-    replans every figure, and no training."""
-    registry = REPO / "src/pnnsat/methods/__init__.py"
-    text, before = registry.read_bytes(), registry.stat()
-    registry.write_bytes(text + b"# an edit of the registry\n")
+def test_a_methods_new_colour_redraws_the_figures_that_draw_it_and_nothing_else():
+    """A method's colour lives in one catalog row (src/pnnsat/catalog.py, edited here and
+    restored): the figures that draw that method are replanned (their `rows` param changed),
+    no other figure, and no training or evaluation (the catalog is no job's code input)."""
+    from pnnsat.catalog import METHODS, figure_selection
+
+    path = REPO / "src/pnnsat/catalog.py"
+    text, before = path.read_bytes(), path.stat()
+    old = f'"{METHODS["nat"].colour}"'.encode()
+    assert text.count(old) == 1
+    path.write_bytes(text.replace(old, b'"#123456"'))
     try:
-        counts = planned_jobs_of("--workflow-profile", "profiles/quick")
+        result = snakemake("-n", "--workflow-profile", "profiles/quick")
     finally:
-        registry.write_bytes(text)
-        os.utime(registry, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert counts.get("figure") == len(QUICK["figures"]), counts
-    assert not counts.get("train") and not counts.get("evaluate"), counts
+        path.write_bytes(text)
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert result.returncode == 0, result.stderr[-2000:]
+    planned = set(re.findall(r"wildcards: fig=(\w+)", result.stdout))
+    drawing_nat = {f for f in QUICK["figures"] if "nat" in figure_selection(f, QUICK)["methods"]}
+    assert planned == drawing_nat and "figS2_mrr_training" not in planned, planned
+    assert not re.search(r"^rule (train|evaluate)\w*:", result.stdout, re.M), result.stdout
 
 
 def test_every_figure_job_injects_only_parameters_its_notebook_declares():
     """papermill adds an undeclared name as a new variable: the published notebook would then
     differ from what Run All on the source draws (figS1 was injected `methods`, unused)."""
-    import re
-
     import nbformat
 
     from pnnsat.published import declared_parameters, parameters

@@ -202,7 +202,7 @@ def test_quick_cross_device_table_covers_grid_and_devices():
         expected = len(grid_points(spec["grid"])) * spec["devices"]
         assert len(rows) == expected * len(QUICK["methods"]) * len(QUICK["seeds"]), platform
         assert not (rows.device_seed == block["device"]["seed"]).any()  # never device A
-    assert set(table.target) == {"fresh"}  # the chips vocabulary (pnnsat.chips.TARGETS)
+    assert set(table.target) == {"fresh"}  # the chips vocabulary (pnnsat.chips)
     assert table.accuracy.between(0, 1).all()
 
 

@@ -20,9 +20,10 @@ from pnnsat.accuracy import above_chance
 from pnnsat.config import ConfigError, load_config
 from pnnsat.data import DataError, locate
 from pnnsat.evaluation import check_sweeps, training_rows
+from pnnsat.model_files import load_model
 from pnnsat.reports import ParameterError, check_parameters
 from pnnsat.tables import EXCLUDED, note_excluded, read_table
-from pnnsat.training import TrainingDiverged, TrainSpec, load_model, train
+from pnnsat.training import TrainingDiverged, TrainSpec, train
 
 BLOCK = {"physics": {}, "device": {"seed": 1, "resonance_sigma_nm": 0.08, "crosstalk_kappa": 0.05}}
 
@@ -230,7 +231,7 @@ def test_corrupt_checkpoint_is_discarded_and_training_completes(synthetic_cache,
 def test_bad_notebook_parameters_are_one_line(kwargs, message, tmp_path):
     (tmp_path / "tables").mkdir()
     with pytest.raises(ParameterError, match=message) as err:
-        check_parameters(tmp_path, **kwargs)
+        check_parameters("fig2_offline_vs_online", tmp_path, **kwargs)
     assert len(err.value._render_traceback_()) == 1  # how Jupyter shows it: one line
 
 
@@ -239,16 +240,35 @@ def test_notebook_figures_dir_is_checked_first(tmp_path, bad):
     (tmp_path / "afile").write_text("a file\n")
     bad = str(tmp_path / bad) if bad == "afile/figures" else bad
     if bad is None:  # not given: not checked
-        check_parameters("figures", ["mrr"], ["bp"], None)
+        check_parameters("fig2_offline_vs_online", "figures", ["mrr"], ["bp"], None)
         return
     with pytest.raises(ParameterError,
                        match="figures_dir = .*(give a folder path|is a file, not a directory)"):
-        check_parameters("figures", ["mrr"], ["bp"], bad)
+        check_parameters("fig2_offline_vs_online", "figures", ["mrr"], ["bp"], bad)
+
+
+def test_none_parameters_resolve_to_the_catalogs_choice_among_the_tables(tmp_path):
+    """platforms = None and methods = None: the figure's catalog selection among the ids the
+    tables it reads hold, in catalog order (fig4 never draws the D2NN; figS2 only MRR bp, sat);
+    an unknown figure is one line."""
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    rows = [{"platform": p, "method": m, "seed": 0} for p in ("d2nn", "mzi", "mrr")
+            for m in ("sat", "nat", "bp")]
+    for name in ("thermal_drift", "fresh_chips", "curves"):
+        pd.DataFrame(rows).to_csv(tables / f"{name}.csv", index=False)
+    assert check_parameters("fig4_thermal_drift", tmp_path) == (["mrr", "mzi"],
+                                                                 ["bp", "nat", "sat"])
+    assert check_parameters("figS2_mrr_training", tmp_path) == (["mrr"], ["bp", "sat"])
+    assert check_parameters("fig4_thermal_drift", tmp_path, methods=["sat"]) == (
+        ["mrr", "mzi"], ["sat"])
+    with pytest.raises(ParameterError, match="not in pnnsat.catalog.FIGURES"):
+        check_parameters("fig99_nothing", tmp_path)
 
 
 def test_notebook_pointed_at_a_missing_run_says_so(tmp_path):
     with pytest.raises(ParameterError, match="has no tables/.*set it to .figures. "):
-        check_parameters(tmp_path / "nowhere", ["mrr"], ["bp"])
+        check_parameters("fig2_offline_vs_online", tmp_path / "nowhere", ["mrr"], ["bp"])
 
 
 # 9. minor ----------------------------------------------------------------------------------------
@@ -312,7 +332,7 @@ def test_footnote_names_only_this_figures_models(tmp_path, capsys):
     pd.DataFrame([{"platform": p, "method": "bp", "seed": 0, "accuracy": 0.1}
                   for p in ("mrr", "mzi")]).to_csv(tables / "thermal_drift.csv", index=False)
     note_excluded("left over from an earlier figure")
-    check_parameters(tmp_path / "run", ["mrr"], ["bp"])  # a notebook starts: a new list
+    check_parameters("fig4_thermal_drift", tmp_path / "run", ["mrr"], ["bp"])  # a new list
     read_table(tmp_path / "run", "thermal_drift", ["mrr"], ["bp"])
     assert EXCLUDED == ["MRR weight bank bp seed 0 (validation 10.0 %)"]
     EXCLUDED.clear()

@@ -10,7 +10,8 @@ import torch
 import pnnsat.training as training
 from pnnsat.accuracy import accuracy
 from pnnsat.data import load_splits
-from pnnsat.training import TrainSpec, load_model, train, train_seeds
+from pnnsat.model_files import load_model
+from pnnsat.training import TrainSpec, train, train_seeds
 
 BLOCK = {"physics": {}, "device": {"seed": 1, "resonance_sigma_nm": 0.08, "crosstalk_kappa": 0.05},
          "sat": {"rho": 0.5, "adaptive": True}}

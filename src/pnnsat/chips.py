@@ -6,8 +6,8 @@
 * **Fresh chips** — K chips of a design that no training saw: seeds ``first_seed + i`` (i < K),
   never device A's seed (checked) nor the seeds ≥ 2³¹ that ``nat`` draws while training.
 
-Every table names the chip a row was measured on in its ``target`` column with one vocabulary,
-:data:`TARGETS`: ``twin`` (the ideal chip, no errors), ``device`` (device A), ``fresh`` (a fresh
+Every table names the chip a row was measured on in its ``target`` column with one vocabulary:
+``twin`` (the ideal chip, no errors), ``device`` (device A, and only device A), ``fresh`` (a fresh
 chip; its seed in ``device_seed``).
 """
 
@@ -18,9 +18,6 @@ from typing import Any
 
 from .platforms import PNN, Device, get_platform
 from .platforms.base import sample_device
-
-#: the ``target`` column's values: the ideal chip, device A, a fresh chip
-TARGETS = ("twin", "device", "fresh")
 
 
 def device_a_seed(platform_config: Mapping[str, Any]) -> int:

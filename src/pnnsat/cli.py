@@ -103,8 +103,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
     from .data import load_splits
     from .evaluation import check_sweep_types, evaluate_model
+    from .model_files import load_model
     from .tables import write_table
-    from .training import load_model, resolve_torch_device
+    from .training import resolve_torch_device
 
     sweeps = _json_option(args.sweeps, "--sweeps")
     check_sweep_types(sweeps)
@@ -145,9 +146,9 @@ def _cmd_sharpness(args: argparse.Namespace) -> None:
     import torch
 
     from .data import load_splits
+    from .model_files import load_model
     from .sharpness import landscape, sharpness_rows
     from .tables import write_table
-    from .training import load_model
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -179,9 +180,9 @@ def _cmd_rho_sweep(args: argparse.Namespace) -> None:
     import torch
 
     from .data import load_splits
+    from .model_files import load_model
     from .rho_sweep import rho_sweep_rows
     from .tables import write_table
-    from .training import load_model
 
     fresh = _json_option(args.fresh, "--fresh")
     if args.threads:
@@ -226,10 +227,10 @@ def _cmd_evaluate_task(args: argparse.Namespace) -> None:
 
     from .data import load_splits
     from .evaluation import is_number_list
+    from .model_files import load_model
     from .multitask import evaluation as tasks
     from .multitask.training import load_feature_classifier, load_task_model
     from .tables import write_table
-    from .training import load_model
 
     grid = _json_option(args.delta_T_K, "--delta-T-K")
     if not grid or not is_number_list(grid):

@@ -1,7 +1,9 @@
 """Loading and validating the pipeline config (``config/config.yaml``, ``config/quick.yaml``).
 
-The same JSON schema (``config/schema.yaml``) is used by the Snakefile and here, so a bad value
-stops both the DAG and a direct library call before any work, with a message naming the key.
+One JSON schema, :func:`schema` (``config/schema.yaml``'s structure with the ids of
+:mod:`pnnsat.catalog`), and one validator, :func:`validate`, used by the Snakefile and here, so a
+bad value stops both the DAG and a direct library call before any work, with a message naming
+the key.
 """
 
 from __future__ import annotations
@@ -61,12 +63,41 @@ def _key_path(error: Any) -> str:
     return ".".join(parts).replace(".[", "[") or "<top level>"
 
 
-def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
-    """Raise :class:`ConfigError` naming the first offending key; return the config otherwise."""
+def schema() -> dict[str, Any]:
+    """The config's JSON schema: ``config/schema.yaml`` with the catalog's ids in its ``*_id``
+    enums, and ``platforms.<id>`` built for every catalog platform from ``platform_common``,
+    ``platform_specific.<id>`` and an options block for each method with a ``$defs`` entry."""
+    from .catalog import FIGURES, METHODS, PLATFORMS
+
+    tree = yaml.safe_load(resolve(SCHEMA).read_text(encoding="utf-8"))
+    defs = tree["$defs"]
+    defs["method_id"]["enum"] = list(METHODS)
+    defs["in_silico_method_id"]["enum"] = [m for m, r in METHODS.items()
+                                           if r.family == "in silico"]
+    defs["platform_id"]["enum"] = list(PLATFORMS)
+    defs["figure_id"]["enum"] = list(FIGURES)
+    common, specific = defs.pop("platform_common"), defs.pop("platform_specific")
+    missing = [p for p in PLATFORMS if p not in specific]
+    if missing:
+        raise ConfigError(f"{SCHEMA} has no platform_specific block for {missing}: add one "
+                          "(its physics, device and network keys) for each catalog platform.")
+    options = {m: {"$ref": f"#/$defs/{m}"} for m in METHODS if m in defs}
+    tree["properties"]["platforms"]["properties"] = {
+        p: {"type": "object", "additionalProperties": False, "required": common["required"],
+            "properties": {**specific[p], **common["properties"], **options}}
+        for p in PLATFORMS}
+    return tree
+
+
+def _validator() -> Any:
     import jsonschema  # imported here: its format checkers take seconds to import
 
-    schema = yaml.safe_load(resolve(SCHEMA).read_text(encoding="utf-8"))
-    validator = jsonschema.Draft202012Validator(schema)
+    return jsonschema.Draft202012Validator(schema())
+
+
+def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
+    """Raise :class:`ConfigError` naming the first offending key; return the config otherwise."""
+    validator = _validator()
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
@@ -82,10 +113,7 @@ def validate_ablations(config: Mapping[str, Any], source: str = "config",
     (the same schema): a typo in ``set`` would otherwise train the baseline unnoticed. Raises
     :class:`ConfigError` naming the key path under ``ablations.<name>.set``."""
     if validator is None:
-        import jsonschema
-
-        schema = yaml.safe_load(resolve(SCHEMA).read_text(encoding="utf-8"))
-        validator = jsonschema.Draft202012Validator(schema)
+        validator = _validator()
     for name, spec in (config.get("ablations") or {}).items():
         platform = spec["platform"]
         if platform not in config.get("platforms", {}):

@@ -6,8 +6,10 @@ found by reading each module's ``import`` statements (``ast``, nothing is execut
 functions count too). Two kinds of module are left out on purpose: the **registries**
 (``__init__.py`` files: they list platforms and methods; a name imported from a registry counts
 as an import of the module that defines it, so adding a platform or a method does not retrain the
-others) and the **command-line layer** (``cli.py``, ``__main__.py``: it parses arguments and
-dispatches). An edit to any other module a job imports reruns that job.
+others), the **catalog** (``catalog.py``: each job gets the catalog rows it depends on as
+Snakemake ``params`` instead, so an edit of one row reruns only the jobs that use it) and the
+**command-line layer** (``cli.py``, ``__main__.py``: it parses arguments and dispatches). An edit
+to any other module a job imports reruns that job.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 #: modules never listed as a job's code (see the module docstring)
-LEFT_OUT = ("__init__.py", "cli.py", "__main__.py")
+LEFT_OUT = ("__init__.py", "catalog.py", "cli.py", "__main__.py")
 
 
 def _module_file(package_root: Path, parts: list[str]) -> Path | None:

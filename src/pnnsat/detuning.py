@@ -93,8 +93,8 @@ def physics_of(table: Any) -> MRRPhysics:
 
 def write(models: list[str | Path], out: str | Path) -> int:
     """Build the table from model files and write it atomically; returns its row count."""
+    from .model_files import load_model
     from .tables import write_table
-    from .training import load_model
 
     rows = detuning_rows(load_model(p) for p in models)
     write_table(rows, out)

@@ -12,16 +12,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .methods import METHODS
+from .catalog import FAMILY_LINESTYLE, METHODS, PLATFORMS
 from .paths import atomic_path, resolve
-from .platforms import DISPLAY
 from .tables import EXCLUDED
 
-FAMILY_LINESTYLE = {"in silico": "-", "in situ": "--"}
-#: platform id -> panel title (from the platform registry, pnnsat.platforms.DISPLAY)
-PLATFORM_LABELS = {name: row.label for name, row in DISPLAY.items()}
-#: cross-device table column (``sigma_<fabrication field>``) -> axis label (from the registry)
-SIGMA_LABELS = {f"sigma_{field}": label for row in DISPLAY.values()
+#: platform id -> panel title (from the catalog, pnnsat.catalog.PLATFORMS)
+PLATFORM_LABELS = {name: row.label for name, row in PLATFORMS.items()}
+#: cross-device table column (``sigma_<fabrication field>``) -> axis label (from the catalog)
+SIGMA_LABELS = {f"sigma_{field}": label for row in PLATFORMS.values()
                 for field, label in row.field_labels.items()}
 
 # t_{0.975, df} for df = 1..30; beyond 30 a Cornish–Fisher expansion is accurate to 1e-3.
@@ -72,41 +70,41 @@ def use_style() -> None:
 
 
 def method_label(method: str) -> str:
-    """The method's label in figures (the method registry's)."""
+    """The method's label in figures (the catalog's)."""
     return METHODS[method].label
 
 
 def method_color(method: str) -> str:
-    """The method's colour in every figure (the method registry's)."""
+    """The method's colour in every figure (the catalog's)."""
     return METHODS[method].colour
 
 
 def method_style(method: str) -> dict[str, str]:
     """Keyword arguments for ``ax.plot``: colour and marker of the method, line style of its
-    family (solid in silico, dashed in situ), label — all from the method registry."""
+    family (solid in silico, dashed in situ), label — all from the catalog."""
     row = METHODS[method]
     return {"color": row.colour, "marker": row.marker, "linestyle": FAMILY_LINESTYLE[row.family],
             "label": row.label}
 
 
 def platform_marker(platform: str) -> str:
-    """The platform's scatter marker where platforms share a panel (the platform registry's)."""
-    return DISPLAY[platform].marker
+    """The platform's scatter marker where platforms share a panel (the catalog's)."""
+    return PLATFORMS[platform].marker
 
 
 def field_label(platform: str, field: str) -> str:
     """Axis label, with units, of a fabrication or perturbation field of ``platform``."""
-    return DISPLAY[platform].field_labels.get(field, field)
+    return PLATFORMS[platform].field_labels.get(field, field)
 
 
 def rho_unit(platform: str) -> str:
     """Unit of SAT's ascent radius ρ on ``platform``."""
-    return DISPLAY[platform].rho_unit
+    return PLATFORMS[platform].rho_unit
 
 
 def control_unit(platform: str) -> str:
     """Unit of the controls Θ of ``platform`` (nm for ring detunings, rad for phases)."""
-    return DISPLAY[platform].control_unit
+    return PLATFORMS[platform].control_unit
 
 
 def panel_letters(axes: Sequence[plt.Axes]) -> None:

@@ -23,22 +23,28 @@ class ParameterError(ValueError):
         return [f"ParameterError: {self}"]
 
 
-def check_parameters(results_dir: str | Path, platforms: list[str],
+def check_parameters(figure: str, results_dir: str | Path, platforms: list[str] | None = None,
                      methods: list[str] | None = None,
-                     figures_dir: str | Path | None = None) -> None:
+                     figures_dir: str | Path | None = None) -> tuple[list[str], list[str]]:
     """Check a figure notebook's parameters before it reads anything (one line if wrong):
     known platforms and methods, a ``results_dir`` with tables, a ``figures_dir`` that can be
-    written. Called first by every notebook, it also starts the figure's list of left-out
-    models."""
-    from .platforms import PLATFORMS
+    written; and return the platforms and methods it draws — ``None`` resolves to the figure's
+    catalog selection among the ids in the tables it reads (:func:`pnnsat.catalog.
+    figure_selection`: a pipeline run passes its own). Called first by every notebook, it also
+    starts the figure's list of left-out models."""
+    from .catalog import FIGURES, PLATFORMS, figure_selection
 
     EXCLUDED.clear()
-    checks = [("platforms", platforms, PLATFORMS)]
-    checks += [("methods", methods, METHODS)] if methods is not None else []
+    if figure not in FIGURES:
+        raise ParameterError(f"figure {figure!r} is not in pnnsat.catalog.FIGURES "
+                             f"({', '.join(FIGURES)}).")
+    checks = [("platforms", platforms, PLATFORMS), ("methods", methods, METHODS)]
     for name, values, known in checks:
+        if values is None:
+            continue
         if isinstance(values, str) or not values:
             raise ParameterError(f"{name} = {values!r}: give a non-empty list, e.g. "
-                                 f"{list(known)[:2]}.")
+                                 f"{list(known)[:2]}, or None (the figure's own selection).")
         unknown = [v for v in values if v not in known]
         if unknown:
             raise ParameterError(f"{name} = {values!r}: unknown {unknown}; known: "
@@ -51,6 +57,18 @@ def check_parameters(results_dir: str | Path, platforms: list[str],
                              "tables/ or models/): set it to 'figures' (the committed tables of "
                              "the published figures) or to a finished run's figures_dir, e.g. "
                              "'results/quick/figures' after `make quick`.")
+    if platforms is None or methods is None:
+        present: dict[str, set[str]] = {"platforms": set(), "methods": set()}
+        for table in FIGURES[figure].tables:
+            path = run / "tables" / f"{table}.csv"
+            if path.is_file():
+                ids = pd.read_csv(path, usecols=lambda c: c in ("platform", "method"))
+                present["platforms"] |= set(ids.get("platform", pd.Series(dtype=str)))
+                present["methods"] |= set(ids.get("method", pd.Series(dtype=str)))
+        chosen = figure_selection(figure, present={k: sorted(v) for k, v in present.items()})
+        platforms = chosen["platforms"] if platforms is None else platforms
+        methods = chosen["methods"] if methods is None else methods
+    return list(platforms), list(methods)
 
 
 def _check_figures_dir(figures_dir: Any) -> None:

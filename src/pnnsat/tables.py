@@ -17,21 +17,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .catalog import MODEL_TABLES
 from .config import first_line
 from .paths import atomic_path, resolve
 
 if TYPE_CHECKING:
     import pandas as pd
 
-#: table name -> key of the platform's config block holding its sweep (None: no sweep)
-TABLE_SWEEPS: dict[str, str | None] = {
-    "training": None,
-    "curves": None,
-    "thermal_drift": "thermal_drift_K",
-    "alignment": "alignment",
-    "cross_device": "cross_device",
-    "fresh_chips": "fresh_chips",
-}
+#: table name -> key of the platform's config block holding its sweep (None: no sweep); the
+#: catalog's list of per-model evaluation tables
+TABLE_SWEEPS: dict[str, str | None] = MODEL_TABLES
 
 #: columns that name one trained model in every table
 MODEL_KEYS = ["platform", "method", "seed"]
@@ -95,7 +90,7 @@ def read_table(results_dir: str | Path, name: str, platforms: list[str] | None =
     """
     import pandas as pd
 
-    from .platforms import DISPLAY
+    from .catalog import PLATFORMS
 
     tables = resolve(results_dir) / "tables"
     path = tables / f"{name}.csv"
@@ -131,7 +126,7 @@ def read_table(results_dir: str | Path, name: str, platforms: list[str] | None =
     bad = frame[~frame["learned"].astype(bool)]
     keys = [k for k in MODEL_KEYS + ["rho", "ablation"] if k in bad]
     for _, row in bad.drop_duplicates(keys).iterrows():
-        label = DISPLAY[row.platform].label if row.platform in DISPLAY else row.platform
+        label = PLATFORMS[row.platform].label if row.platform in PLATFORMS else row.platform
         what = (f"{label} {row.method}"
                 + (f" ({row.ablation})" if "ablation" in keys else "")
                 + (f" (ρ = {row.rho:g})" if "rho" in keys else "") + f" seed {row.seed}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import platform as pyplatform
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,13 +21,14 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm  # jobs run in a terminal; tqdm.auto warns in kernels without ipywidgets
 
-from . import __version__, ieee
+from . import ieee
 from .accuracy import above_chance, features, head_accuracy, measured_accuracy
 from .chips import device_a, device_a_seed
 from .config import first_line
 from .data import Splits, load_splits
 from .hardware import SimulatedSystem
 from .methods import TrainingContext, build_method
+from .model_files import provenance, save_model
 from .numerics import verify as verify_numerics
 from .paths import atomic_path
 from .platforms import PNN, get_platform
@@ -299,14 +299,9 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
         "learned": learned,
         "dataset": splits.dataset,
         "n_train": len(train_x),
-        "threads": torch.get_num_threads(),
-        "numerics": numerics,
-        "torch": str(torch.__version__),
-        "pnnsat": __version__,
-        "python": pyplatform.python_version(),
+        **provenance(numerics),
     }
-    with atomic_path(out) as tmp:
-        torch.save({"state_dict": model.state_dict(), "meta": meta}, tmp)
+    save_model(model, meta, out)
     if not keep_checkpoint:
         partial.unlink(missing_ok=True)
     return meta
@@ -343,30 +338,3 @@ def _read_checkpoint(path: Path) -> dict[str, Any]:
               "start.", flush=True)
         path.unlink(missing_ok=True)
         return {}
-
-
-def load_model(path: str | Path, map_location: str = "cpu") -> tuple[PNN, dict[str, Any]]:
-    """Rebuild a trained model from a file written by :func:`train`."""
-    path = Path(path)
-    retrain = (f"retrain it with `snakemake -j4 --forcerun {path}` (add the run's "
-               "--workflow-profile or --configfile); its evaluation tables and figures follow.")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-        missing = [k for k in ("platform", "method", "seed", "spec") if k not in payload["meta"]]
-        if missing:
-            raise ValueError(f"its metadata lacks {missing}")
-        spec = TrainSpec.from_mapping(payload["meta"]["spec"])
-    except FileNotFoundError:
-        raise
-    except Exception as err:
-        raise RuntimeError(f"{path} is not a readable pnnsat model ({first_line(err)}); "
-                           f"{retrain}") from err
-    try:
-        model = get_platform(spec.platform).build_model(spec.platform_config)
-        model.load_state_dict(payload["state_dict"])
-    except Exception as err:  # another version of the code, another platform config, or edited
-        raise RuntimeError(f"{path} does not fit the {spec.platform} model this code builds from "
-                           f"its recorded config ({first_line(err)}); it was written by another "
-                           f"version of the code or edited: {retrain}") from err
-    model.eval()
-    return model, payload["meta"]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import platform as pyplatform
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -27,12 +26,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .. import __version__, ieee
-from ..config import first_line
+from .. import ieee
 from ..data import Splits, dataset_info, load_splits
 from ..methods import TrainingContext, build_method
+from ..model_files import provenance, read_model, save_model
 from ..numerics import verify as verify_numerics
-from ..paths import atomic_path
 from ..platforms import PNN, get_platform
 from ..platforms.mrr import MRRPhysics
 from ..training import TrainingDiverged
@@ -209,12 +207,9 @@ def train_task(spec: TaskSpec, data_cache: str | Path, out: str | Path,
         "epochs": len(history), "history": history, "val_loss": history[-1]["val_loss"],
         "trivial_val_loss": trivial, "learned": learned,
         "wall_time_s": time.perf_counter() - t0, "dataset": splits.dataset,
-        "n_train": len(train_x), "threads": torch.get_num_threads(), "numerics": numerics,
-        "torch": str(torch.__version__), "pnnsat": __version__,
-        "python": pyplatform.python_version(),
+        "n_train": len(train_x), **provenance(numerics),
     }
-    with atomic_path(out) as tmp:
-        torch.save({"state_dict": model.state_dict(), "meta": meta}, tmp)
+    save_model(model, meta, out)
     return meta
 
 
@@ -226,33 +221,13 @@ def train_tasks(specs: Sequence[TaskSpec], data_cache: str | Path,
     return [train_task(s, data_cache, o, **kwargs) for s, o in zip(specs, outs, strict=True)]
 
 
-def _load(path: str | Path, build: Any, what: str) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """A model file written by this module: ``build(meta)`` makes the network, the state dict
-    fills it (eval mode); an unreadable file is one line naming it and the fix."""
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as err:
-        raise RuntimeError(f"{path} is not a readable {what} ({first_line(err)}); retrain it "
-                           f"with `snakemake -j4 --forcerun {path}`.") from err
-    try:
-        model = build(payload["meta"])
-        model.load_state_dict(payload["state_dict"])
-    except Exception as err:  # another kind of model file, or another version of the code
-        raise RuntimeError(f"{path} is not a {what} of this code ({first_line(err)}): pass the "
-                           f"file written for it, or retrain it with `snakemake -j4 --forcerun "
-                           f"{path}`.") from err
-    return model.eval(), payload["meta"]
-
-
 def load_task_model(path: str | Path) -> tuple[PNN, dict[str, Any]]:
     """Rebuild a model written by :func:`train_task` (eval mode) and its metadata."""
     def build(meta: dict[str, Any]) -> PNN:
         spec = meta["spec"]
         return build_task_model(spec["task"], spec["platform_config"], spec["network"])
 
-    return _load(path, build, "pnnsat task model")
+    return read_model(path, build, "pnnsat task model")
 
 
 def train_feature_classifier(data_cache: str | Path, out: str | Path, epochs: int,
@@ -287,15 +262,14 @@ def train_feature_classifier(data_cache: str | Path, out: str | Path, epochs: in
     meta = {"epochs": int(epochs), "seed": int(seed), "dataset": splits.dataset,
             "test_accuracy": float((predictions == splits.test_y).float().mean()),
             "n_test": len(splits.test_y), "wall_time_s": time.perf_counter() - t0,
-            "numerics": numerics, "torch": str(torch.__version__), "pnnsat": __version__}
-    with atomic_path(out) as tmp:
-        torch.save({"state_dict": model.state_dict(), "meta": meta}, tmp)
+            **provenance(numerics)}
+    save_model(model, meta, out)
     return meta
 
 
 def load_feature_classifier(path: str | Path) -> tuple[FeatureClassifier, dict[str, Any]]:
     """The classifier written by :func:`train_feature_classifier` (eval mode) and its metadata."""
-    return _load(path, lambda meta: FeatureClassifier(), "feature classifier")
+    return read_model(path, lambda meta: FeatureClassifier(), "feature classifier")
 
 
 __all__ = ["PIXELS", "TaskSpec", "build_task_model", "load_feature_classifier",

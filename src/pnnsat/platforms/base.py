@@ -129,10 +129,6 @@ class PNN(nn.Module):
         """Θ: the parameters a user sets on the hardware (SAT perturbs only these)."""
         return [layer.theta for layer in self.physical_layers().values()]
 
-    def digital_parameters(self) -> list[nn.Parameter]:
-        controls = {id(p) for p in self.control_parameters()}
-        return [p for p in self.parameters() if id(p) not in controls]
-
 
 def channels_last(module: nn.Module) -> nn.Module:
     """``module``'s convolution weights in channels-last memory order (in place; returns it).
@@ -195,6 +191,8 @@ class Platform:
     fabrication: Callable[[Mapping[str, Any]], Any]  # config block -> fabrication dataclass
     perturbation: type  # the platform's perturbation dataclass
     drift_field: str  # name of the perturbation field holding ΔT (K)
+    physics: type | None = None  # the dataclass of its config block's `physics`
+    network: type | None = None  # the dataclass of its config block's `network` (if any)
 
     @classmethod
     def from_classes(cls, name: str, model: Callable[[Any], PNN],
@@ -223,7 +221,7 @@ class Platform:
 
         return cls(name=name, build_model=build,
                    fabrication=parse_fabrication, perturbation=perturbation,
-                   drift_field=drift_field)
+                   drift_field=drift_field, physics=physics, network=network)
 
     def sample_device(self, model: PNN, seed: int, block: Mapping[str, Any]) -> Device:
         return sample_device(model, self.name, seed, self.fabrication(block))
