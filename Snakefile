@@ -17,9 +17,12 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-# The rules live in rules/: common.smk (imports, checks, paths, specs and figure metadata shared by
-# every rule), then one file per stage.
-include: "rules/common.smk"
+# The rules live in rules/: checks.smk (the config checked before any work), specs.smk (paths,
+# code inputs, training specs and tables shared by every rule file), figure_metadata.smk (what
+# each figure job reads and is given), then one file per stage.
+include: "rules/checks.smk"
+include: "rules/specs.smk"
+include: "rules/figure_metadata.smk"
 
 
 # On a cluster (profiles/slurm) these small jobs (seconds each) run in the Snakemake process
@@ -31,12 +34,12 @@ rule all:
     input:
         expand(f"{FIG}/{{fig}}.{{ext}}", fig=config["figures"], ext=["pdf", "png"]),
         [f"{FIG}/tables/{t}.csv" for t in ALL_TABLES],
-        [f"{R}/tables/{t}.csv" for t in TABLES],
+        [f"{R}/tables/{t}.csv" for t in MODEL_TABLES],
         [f"{R}/tables/{t}.csv" for t in ("sharpness", "landscape")],
         [f"{R}/tables/rho_sweep.csv"] if RHO_PLATFORMS else [],
         [f"{R}/tables/ablation_{t}.csv" for t in ABLATION_TABLES] if ABLATIONS else [],
         # every model and per-model table too: Snakemake rebuilds a missing or deleted
-        # intermediate only if a target needs it (rules/common.smk, `intermediates`)
+        # intermediate only if a target needs it (rules/specs.smk, `intermediates`)
         lambda w: intermediates(),
 
 

@@ -76,7 +76,7 @@ rule evaluate:
         data=DATA,
         code=evaluate_code,
     output:
-        [f"{R}/eval/{{platform}}/{{method}}/seed{s}/{t}.csv" for s in SEEDS for t in TABLES],
+        [f"{R}/eval/{{platform}}/{{method}}/seed{s}/{t}.csv" for s in SEEDS for t in MODEL_TABLES],
     log:
         f"{R}/logs/eval/{{platform}}/{{method}}.log",
     benchmark:
@@ -133,14 +133,6 @@ rule sharpness:
         " --images {params.s[images]} --tolerance {params.s[tolerance]} --max-hvps {params.s[max_hvps]}"
         " --samples {params.s[samples]} --span {params.s[span]} --steps {params.s[steps]}"
         " --threads {threads} > {log} 2>&1"
-
-
-# Tables written by one job per platform, and the platforms each covers.
-PLATFORM_TABLES = {
-    "sharpness": list(config["platforms"]),
-    "landscape": list(config["platforms"]),
-    "rho_sweep": RHO_PLATFORMS,
-}
 
 
 rule gather_platform_table:

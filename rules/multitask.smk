@@ -2,7 +2,7 @@
 # physical layers are MRR weight banks, trained offline by the `multitask.methods`, the digital
 # classifier that defines the Frechet distance, and each task's metric vs thermal drift (the
 # classification task reads the method matrix's MRR models). Settings, paths and the figure's
-# metadata: the end of rules/common.smk.
+# metadata: rules/specs.smk (MT, TASKS, task_model).
 
 def task_spec(w):
     """The TaskSpec (JSON, without its seed) of (w.task, w.method): the MRR block's hardware and

@@ -2,16 +2,6 @@
 # figS5's ablations (`train_ablation`), every seed of a job in one process.
 
 
-# Relative cost of training one model, for scheduling only: the catalog's bp seconds per step
-# (batch 128) of the platform and the method's step-time ratio to bp (`make bench`), times the
-# epoch cap. Jobs start longest first, so the run does not end on one long job while the other
-# core idles.
-def train_priority(platform, method, block=None):
-    block = config["platforms"][platform] if block is None else block
-    epochs = int(training_options(block, method).get("epochs") or 1)
-    return int(10 * epochs * PLATFORMS[platform].bp_step_s * METHODS[method].step_ratio * 100)
-
-
 SEEDS = [int(s) for s in config["seeds"]]
 SEED_ARGS = " ".join(str(s) for s in SEEDS)
 # The quick run evaluates on the first test images only; the full run on the whole test split.

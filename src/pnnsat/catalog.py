@@ -66,7 +66,8 @@ class PlatformRow:
     the unit of its controls Θ (curvatures w.r.t. Θ are per control_unit²); field_labels: axis
     label, with units, of every field of its fabrication and perturbation dataclasses that a
     sweep can vary; bp_step_s: seconds of one bp training step (batch 128, one thread, ``make
-    bench``), for scheduling only."""
+    bench``), for scheduling only; yield_spec_pct: the test accuracy (%) a chip must reach to
+    count towards the yield (figS3: about ten points under the twin's accuracy)."""
 
     module: str
     label: str
@@ -75,6 +76,7 @@ class PlatformRow:
     control_unit: str
     field_labels: dict[str, str] = field(default_factory=dict)
     bp_step_s: float = 0.05
+    yield_spec_pct: float = 80.0
 
 
 #: platform id -> its row (a test checks that every fabrication and perturbation field has a
@@ -87,7 +89,7 @@ PLATFORMS: dict[str, PlatformRow] = {
         "carrier_offset_nm": "Carrier offset (nm)",
         "carrier_sigma_nm": "Carrier misalignment σ_λ (nm)",
         "carrier_seed": "Carrier-grid seed",
-    }, bp_step_s=0.023),
+    }, bp_step_s=0.023, yield_spec_pct=80),
     "mzi": PlatformRow("mzi", "MZI mesh", "s", "rad", "rad", {
         "splitter_sigma": "Splitter-error σ",
         "phase_sigma_rad": "Phase-error σ (rad)",
@@ -98,7 +100,7 @@ PLATFORMS: dict[str, PlatformRow] = {
         "input_angle_deg": "Input fibre-array rotation (°)",
         "output_offset_um": "Output fibre-array offset (µm)",
         "output_angle_deg": "Output fibre-array rotation (°)",
-    }, bp_step_s=0.023),
+    }, bp_step_s=0.023, yield_spec_pct=80),
     "d2nn": PlatformRow("d2nn", "Diffractive (D2NN)", "^", "rad", "rad", {
         "phase_sigma_rad": "Phase-error σ (rad)",
         "axial_sigma_um": "Axial-position σ (µm)",
@@ -109,7 +111,7 @@ PLATFORMS: dict[str, PlatformRow] = {
         "scale": "Mask magnification",
         "axial_error_um": "Axial error (µm)",
         "delta_T_K": "Temperature change ΔT (K)",
-    }, bp_step_s=0.042),
+    }, bp_step_s=0.042, yield_spec_pct=75),
 }
 
 #: per-model evaluation tables (one evaluate job per platform and method writes all of them)

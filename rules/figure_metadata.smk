@@ -1,0 +1,55 @@
+# What each figure job reads and is given (after rules/specs.smk): its library code, the
+# parameters papermill injects, the catalog rows it draws (rules/figures.smk), and the checks that
+# every figure config.figures asks for can be drawn by this run. The figures themselves are rows
+# of pnnsat.catalog.FIGURES.
+# the executed notebooks are report items too (mimetype, so the report offers them as notebooks)
+mimetypes.add_type("application/x-ipynb+json", ".ipynb")
+
+
+def figure_code(w):
+    """What a figure notebook imports from the library (its cells' `from pnnsat... import`). The
+    catalog rows it draws (labels, colours, markers) are the figure job's `rows` param instead
+    (`pnnsat.catalog.rows_drawn`)."""
+    return code_dependencies(notebook_imports(f"notebooks/{w.fig}.ipynb", PKG), PKG)
+
+
+def figure_params(w):
+    """The values papermill injects into figure `w.fig`: results_dir and figures_dir, and the
+    catalog's parameters for this run (`pnnsat.catalog.figure_parameters`) that its notebook
+    declares. papermill would add an undeclared name as a new variable, and the published
+    notebook would then differ from what Run All on the source draws (tests/test_notebooks.py)."""
+    from pnnsat.published import declared_parameters
+
+    source = Path(workflow.basedir) / "notebooks" / f"{w.fig}.ipynb"
+    declared = declared_parameters(source)
+    own = figure_parameters(w.fig, config)
+    undeclared = sorted(set(FIGURES[w.fig].derived) - set(declared))
+    if undeclared:
+        raise ValueError(f"pnnsat.catalog.FIGURES[{w.fig!r}] derives {undeclared}, which "
+                         f"{source.name}'s parameters cell does not declare: declare them there.")
+    values = {"results_dir": FIG,  # the published tables, {FIG}/tables (rules/figures.smk)
+              "figures_dir": FIG, **{k: v for k, v in own.items() if k in declared}}
+    return yaml.safe_dump(values, default_flow_style=True, width=10_000).strip()
+
+
+# A figure whose config list is empty would fail only after all training (a gather with no
+# inputs): refused here, before any job (its catalog row names the config list it draws).
+for _fig in config["figures"]:
+    for _name in ("platforms", "methods"):
+        _selection = getattr(FIGURES[_fig], _name)
+        if isinstance(_selection, str) and not figure_selection(_fig, config)[_name]:
+            raise ValueError(f"config {_selection} is empty but figures lists {_fig}, which draws "
+                             f"it: give {_selection} at least one entry, or drop {_fig} from "
+                             "figures.")
+if "figS5_ablations" in config["figures"] and not ABLATIONS:
+    raise ValueError("config ablations is empty but figures lists figS5_ablations, which draws "
+                     "it: give ablations at least one entry, or drop figS5_ablations from figures.")
+
+
+# every figure config.figures asks for must have its tables in this run (fig6's need multitask)
+_unbuildable = {f: sorted(set(figure_tables(f)) - set(ALL_TABLES)) for f in config["figures"]}
+_unbuildable = {f: t for f, t in _unbuildable.items() if t}
+if _unbuildable:
+    raise ValueError(f"config figures: {_unbuildable} (figure: tables this run does not make); "
+                     "add what makes them to the config (e.g. multitask for fig6_multitask) or "
+                     "drop the figures from figures.")
