@@ -25,17 +25,17 @@ rule figure:
     output:
         pdf=f"{FIG}/{{fig}}.pdf",
         png=report(f"{FIG}/{{fig}}.png", category="Figures", labels={"figure": "{fig}"},
-                   caption="../report/figure.rst"),
+                   caption="report/figure.rst"),
         # the executed notebook (figure and summary inside) beside the figure: for the full run
         # it is committed, so a reader browses it without running anything
         notebook=report(f"{FIG}/notebooks/{{fig}}.ipynb", category="Executed notebooks",
-                        labels={"notebook": "{fig}"}, caption="../report/notebook.rst"),
+                        labels={"notebook": "{fig}"}, caption="report/notebook.rst"),
     log:
         notebook=f"{R}/notebooks/{{fig}}.ipynb",
         log=f"{R}/logs/figure/{{fig}}.log",
     params:
         parameters=figure_params,
-        caption=lambda w: FIGURES[w.fig].caption,  # the catalog's (report/figure.rst shows it)
+        caption=lambda w: FIGURES[w.fig].caption,  # the catalog's (rules/report/figure.rst shows it)
         # the catalog rows it draws: an edit of one (a method's colour) reruns the figures that
         # draw it, and only those (the catalog is no code input of any job)
         rows=lambda w: json.dumps(rows_drawn(w.fig, config), sort_keys=True),
