@@ -22,7 +22,7 @@ from pnnsat.data import DataError, locate
 from pnnsat.evaluation import check_sweeps, training_rows
 from pnnsat.model_files import load_model
 from pnnsat.reports import ParameterError, check_parameters
-from pnnsat.tables import EXCLUDED, note_excluded, read_table
+from pnnsat.tables import left_out, read_table
 from pnnsat.training import TrainingDiverged, TrainSpec, train
 
 BLOCK = {"physics": {}, "device": {"seed": 1, "resonance_sigma_nm": 0.08, "crosstalk_kappa": 0.05}}
@@ -97,21 +97,19 @@ def test_chance_level_model_is_flagged_and_left_out_of_figures(synthetic_cache, 
     pd.DataFrame([{"platform": "mrr", "method": "bp", "seed": s, "target": "device",
                    "delta_T_K": 0.0, "accuracy": 0.5} for s in (3, 4)]).to_csv(
         tables / "thermal_drift.csv", index=False)
-    EXCLUDED.clear()
-    try:
-        drift = read_table(tmp_path / "run", "thermal_drift")
-        # the table's own columns (the learned flag used and dropped), plus the model's family
-        assert list(drift.seed) == [4] and list(drift.columns)[-2:] == ["accuracy", "family"]
-        assert list(drift.family) == ["in silico"]
-        assert "left out of this figure, did not learn: MRR weight bank bp seed 3" in \
-            capsys.readouterr().out
-        fig = plt.figure()
-        plotting.save_figure(fig, "f", tmp_path / "figs")
-        assert any("did not learn" in t.get_text() and "bp seed 3" in t.get_text()
-                   for t in fig.texts)
-        plt.close(fig)
-    finally:
-        EXCLUDED.clear()
+    drift = read_table(tmp_path / "run", "thermal_drift")
+    # the table's own columns (the learned flag used and dropped), plus the model's family
+    assert list(drift.seed) == [4] and list(drift.columns)[-2:] == ["accuracy", "family"]
+    assert list(drift.family) == ["in silico"]
+    assert "left out of thermal_drift, did not learn: MRR weight bank bp seed 3" in \
+        capsys.readouterr().out
+    assert left_out(drift) == [f"MRR weight bank bp seed 3 (validation "
+                               f"{100 * meta['val_accuracy_target']:.1f} %)"]
+    fig = plt.figure()
+    plotting.save_figure(fig, "f", tmp_path / "figs", left_out=left_out(drift))
+    assert any("did not learn" in t.get_text() and "bp seed 3" in t.get_text()
+               for t in fig.texts)
+    plt.close(fig)
 
 
 # 2. a config layered on top must not write the paper figures --------------------------------
@@ -324,6 +322,8 @@ def test_divergence_in_the_first_epoch_names_no_checkpoint(synthetic_cache, tmp_
 
 
 def test_footnote_names_only_this_figures_models(tmp_path, capsys):
+    """The left-out models travel with the tables a figure read (no state shared between
+    figures): one figure's footnote never names another's models."""
     tables = tmp_path / "run/tables"
     tables.mkdir(parents=True)
     rows = [{"platform": p, "method": "bp", "seed": 0, "learned": False,
@@ -331,11 +331,11 @@ def test_footnote_names_only_this_figures_models(tmp_path, capsys):
     pd.DataFrame(rows).to_csv(tables / "training.csv", index=False)
     pd.DataFrame([{"platform": p, "method": "bp", "seed": 0, "accuracy": 0.1}
                   for p in ("mrr", "mzi")]).to_csv(tables / "thermal_drift.csv", index=False)
-    note_excluded("left over from an earlier figure")
-    check_parameters("fig4_thermal_drift", tmp_path / "run", ["mrr"], ["bp"])  # a new list
-    read_table(tmp_path / "run", "thermal_drift", ["mrr"], ["bp"])
-    assert EXCLUDED == ["MRR weight bank bp seed 0 (validation 10.0 %)"]
-    EXCLUDED.clear()
+    both = read_table(tmp_path / "run", "thermal_drift")  # an earlier figure, both platforms
+    mine = read_table(tmp_path / "run", "thermal_drift", ["mrr"], ["bp"])
+    assert len(left_out(both)) == 2
+    assert left_out(mine) == ["MRR weight bank bp seed 0 (validation 10.0 %)"]
+    assert left_out(mine, mine[mine.seed == 0]) == left_out(mine)  # once, also after a filter
 
 
 def test_a_model_table_without_its_training_table_is_refused(tmp_path):

@@ -14,7 +14,6 @@ import pandas as pd
 
 from .catalog import FAMILY_LINESTYLE, METHODS, PLATFORMS
 from .paths import atomic_path, resolve
-from .tables import EXCLUDED
 
 #: platform id -> panel title (from the catalog, pnnsat.catalog.PLATFORMS)
 PLATFORM_LABELS = {name: row.label for name, row in PLATFORMS.items()}
@@ -114,15 +113,17 @@ def panel_letters(axes: Sequence[plt.Axes]) -> None:
                 fontweight="bold", fontsize=9, va="bottom", ha="left")
 
 
-def save_figure(fig: plt.Figure, name: str, figures_dir: str | Path = "figures") -> list[Path]:
+def save_figure(fig: plt.Figure, name: str, figures_dir: str | Path = "figures",
+                left_out: Sequence[str] = ()) -> list[Path]:
     """Write ``<figures_dir>/<name>.pdf`` and ``.png`` atomically, without dates or versions in
     their metadata, so that rerunning on the same data gives byte-identical files. Models left
-    out because they did not learn (:data:`EXCLUDED`) are named in a footnote on the figure."""
-    if EXCLUDED:  # above the panels: clear of the legends, which sit below
+    out because they did not learn (``left_out``: :func:`pnnsat.tables.left_out` of the tables
+    the figure read) are named in a footnote on the figure."""
+    if left_out:  # above the panels: clear of the legends, which sit below
         # wrapped by hand to the figure's width (6-pt text: ~24 characters per inch); matplotlib's
         # own wrapping leaves the unwrapped height in the saved bounding box
         note = textwrap.fill("Left out, did not learn (chance-level validation accuracy): "
-                             + "; ".join(EXCLUDED), width=int(24 * fig.get_figwidth()))
+                             + "; ".join(left_out), width=int(24 * fig.get_figwidth()))
         fig.text(0.01, 1.0, note, fontsize=6, color="#B00000", ha="left", va="bottom")
     folder = resolve(figures_dir)
     written = []

@@ -13,7 +13,6 @@ import pandas as pd
 from .methods import METHODS
 from .paths import resolve, unwritable_folder
 from .plotting import SIGMA_LABELS, mean_ci95, t975
-from .tables import EXCLUDED
 
 
 class ParameterError(ValueError):
@@ -30,11 +29,9 @@ def check_parameters(figure: str, results_dir: str | Path, platforms: list[str] 
     known platforms and methods, a ``results_dir`` with tables, a ``figures_dir`` that can be
     written; and return the platforms and methods it draws — ``None`` resolves to the figure's
     catalog selection among the ids in the tables it reads (:func:`pnnsat.catalog.
-    figure_selection`: a pipeline run passes its own). Called first by every notebook, it also
-    starts the figure's list of left-out models."""
+    figure_selection`: a pipeline run passes its own). Called first by every notebook."""
     from .catalog import FIGURES, PLATFORMS, figure_selection
 
-    EXCLUDED.clear()
     if figure not in FIGURES:
         raise ParameterError(f"figure {figure!r} is not in pnnsat.catalog.FIGURES "
                              f"({', '.join(FIGURES)}).")

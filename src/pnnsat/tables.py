@@ -5,7 +5,8 @@ figures read them — one module for every table's input and output.
   (:data:`pnnsat.evaluation.TABLES` pairs each name with the function that computes its rows);
 * :func:`write_table`, :func:`concat_tables` — atomic, byte-stable writing and gathering;
 * :func:`read_table` — what a figure reads: one table without the models that did not learn,
-  each left-out model recorded in :data:`EXCLUDED` for the figure's footnote.
+  each left-out model named in the frame's ``attrs["left_out"]``; :func:`left_out` gathers them
+  from the tables a figure read, for its footnote (:func:`pnnsat.plotting.save_figure`).
 
 Kept free of torch and pandas at import (like :mod:`pnnsat.config`), so that the Snakefile can
 plan the DAG without importing the library's models.
@@ -34,16 +35,13 @@ MODEL_KEYS = ["platform", "method", "seed"]
 SORT_KEYS = ["ablation", "platform", "method", "seed", "epoch", "target", "delta_T_K", "axis",
              "value"]
 
-#: models that this process's :func:`read_table` calls left out because they did not learn;
-#: :func:`pnnsat.plotting.save_figure` names them under the figure, and
-#: :func:`pnnsat.reports.check_parameters` starts a new list for every figure.
-EXCLUDED: list[str] = []
-
-
-def note_excluded(description: str) -> None:
-    """Record (once) a model left out of this figure, e.g. "MZI nat seed 0 (val. 11 %)"."""
-    if description not in EXCLUDED:
-        EXCLUDED.append(description)
+def left_out(*frames: pd.DataFrame) -> list[str]:
+    """The models :func:`read_table` left out of ``frames`` (did not learn), each named once, in
+    the order read: what a figure passes to :func:`pnnsat.plotting.save_figure`."""
+    names: list[str] = []
+    for frame in frames:
+        names += [n for n in frame.attrs.get("left_out", []) if n not in names]
+    return names
 
 
 def write_table(rows: Iterable[dict[str, Any]] | pd.DataFrame, out: str | Path) -> Path:
@@ -83,8 +81,9 @@ def read_table(results_dir: str | Path, name: str, platforms: list[str] | None =
 
     A model did not learn when its validation accuracy on what it trained on is chance level
     (``learned`` in ``training.csv``, or in the table itself for models outside the method
-    matrix, such as the ρ sweep's). Each one left out is printed and recorded for the figure's
-    footnote (:func:`note_excluded`): a broken model never reads as a result. Rows of the method
+    matrix, such as the ρ sweep's). Each one left out is printed and named in the returned frame's
+    ``attrs["left_out"]`` (:func:`left_out`: the figure's footnote): a broken model never reads as
+    a result. Rows of the method
     matrix's and the ablations' models also gain their model's training ``family`` (in silico /
     in situ) from the training table.
     """
@@ -125,6 +124,7 @@ def read_table(results_dir: str | Path, name: str, platforms: list[str] | None =
         return frame
     bad = frame[~frame["learned"].astype(bool)]
     keys = [k for k in MODEL_KEYS + ["rho", "ablation"] if k in bad]
+    names: list[str] = []
     for _, row in bad.drop_duplicates(keys).iterrows():
         label = PLATFORMS[row.platform].label if row.platform in PLATFORMS else row.platform
         what = (f"{label} {row.method}"
@@ -132,7 +132,9 @@ def read_table(results_dir: str | Path, name: str, platforms: list[str] | None =
                 + (f" (ρ = {row.rho:g})" if "rho" in keys else "") + f" seed {row.seed}")
         if "val_accuracy_target" in row and pd.notna(row.val_accuracy_target):
             what += f" (validation {100 * row.val_accuracy_target:.1f} %)"
-        if what not in EXCLUDED:  # once per figure, however many tables name it
-            print(f"left out of this figure, did not learn: {what}")
-            note_excluded(what)
-    return frame.loc[frame["learned"].astype(bool), columns].reset_index(drop=True)
+        if what not in names:
+            print(f"left out of {name}, did not learn: {what}")
+            names.append(what)
+    kept = frame.loc[frame["learned"].astype(bool), columns].reset_index(drop=True)
+    kept.attrs["left_out"] = names
+    return kept
