@@ -264,6 +264,26 @@ def test_none_parameters_resolve_to_the_catalogs_choice_among_the_tables(tmp_pat
         check_parameters("fig99_nothing", tmp_path)
 
 
+def test_a_quick_run_says_it_is_a_smoke_test_and_the_published_run_does_not(tmp_path, capsys):
+    """A notebook on a run that trained on less than the published full run prints a banner
+    saying its numbers are not results (the quick run); on the published tables it prints none."""
+    from pnnsat.reports import smoke_test_banner
+
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    pd.DataFrame([{"platform": "mrr", "method": "bp", "seed": s, "n_train": 2000, "epochs": 2,
+                   "learned": True} for s in (0, 1)]).to_csv(tables / "training.csv",
+                                                             index=False)
+    banner = smoke_test_banner(tmp_path)
+    assert banner.startswith("SMOKE TEST, NOT RESULTS") and "2,000 images" in banner
+    assert "55,000 images" in banner  # the published run's, read from figures/tables
+    check_parameters("fig2_offline_vs_online", tmp_path, ["mrr"], ["bp"])
+    assert "SMOKE TEST" in capsys.readouterr().out
+    assert smoke_test_banner("figures") == ""
+    check_parameters("fig2_offline_vs_online", "figures", ["mrr"], ["bp"])
+    assert "SMOKE TEST" not in capsys.readouterr().out
+
+
 def test_notebook_pointed_at_a_missing_run_says_so(tmp_path):
     with pytest.raises(ParameterError, match="has no tables/.*set it to .figures. "):
         check_parameters("fig2_offline_vs_online", tmp_path / "nowhere", ["mrr"], ["bp"])

@@ -54,6 +54,9 @@ def check_parameters(figure: str, results_dir: str | Path, platforms: list[str] 
                              "tables/ or models/): set it to 'figures' (the committed tables of "
                              "the published figures) or to a finished run's figures_dir, e.g. "
                              "'results/quick/figures' after `make quick`.")
+    banner = smoke_test_banner(results_dir)
+    if banner:
+        print(banner)
     if platforms is None or methods is None:
         present: dict[str, set[str]] = {"platforms": set(), "methods": set()}
         for table in FIGURES[figure].tables:
@@ -66,6 +69,25 @@ def check_parameters(figure: str, results_dir: str | Path, platforms: list[str] 
         platforms = chosen["platforms"] if platforms is None else platforms
         methods = chosen["methods"] if methods is None else methods
     return list(platforms), list(methods)
+
+
+def smoke_test_banner(results_dir: str | Path, published: str | Path = "figures") -> str:
+    """A one-paragraph warning when ``results_dir``'s models trained on fewer images or epochs
+    than the published full run's (``<published>/tables/training.csv``): the quick run is a smoke
+    test of the pipeline, and its numbers and intervals are not results. Empty for the published
+    run itself, or when either training table is missing."""
+    run, full = (resolve(d) / "tables" / "training.csv" for d in (results_dir, published))
+    if not (run.is_file() and full.is_file()) or run.resolve() == full.resolve():
+        return ""
+    mine, theirs = (pd.read_csv(p, usecols=["seed", "n_train", "epochs"]) for p in (run, full))
+    images, epochs = int(mine.n_train.max()), int(mine.epochs.max())
+    if images >= int(theirs.n_train.max()) and epochs >= int(theirs.epochs.max()):
+        return ""
+    return (f"SMOKE TEST, NOT RESULTS: the models in {results_dir} trained on {images:,} images "
+            f"for at most {epochs} epochs, {mine.seed.nunique()} seeds (the published full run: "
+            f"{int(theirs.n_train.max()):,} images, up to {int(theirs.epochs.max())} epochs) — "
+            "a check that the pipeline runs end to end; its accuracies and intervals say nothing "
+            f"about the methods. The results are the figures in {published}/.")
 
 
 def _check_figures_dir(figures_dir: Any) -> None:
