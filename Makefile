@@ -5,12 +5,13 @@
 #                  committed tables), then one quick-DAG model per platform a second time, whose
 #                  tables must be identical
 #   make redraw    redraw every published figure from the committed tables (no training)
+#   make lab       JupyterLab at the repository root
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SNAKEMAKE := $(VENV)/bin/snakemake
 JOBS ?= 4
 
-.PHONY: setup data figures quick test lint bench redraw clean-quick check-determinism check-slurm
+.PHONY: setup data figures quick test lint bench redraw lab clean-quick check-determinism check-slurm
 
 setup: $(VENV)/.installed
 
@@ -66,6 +67,11 @@ bench: setup data
 # redraws one figure.
 redraw: setup
 	$(PY) -m pnnsat redraw
+
+# JupyterLab at the repository root, so notebooks/ (the sources), figures/notebooks/ (the published
+# executions) and figures/tables/ are all in reach (as root, e.g. in a container: --allow-root).
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=. $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 clean-quick:
 	rm -rf results/quick results/quick-rerun
