@@ -30,7 +30,7 @@ native    nothing: each library picks for this CPU            anywhere (CPU-depe
 ========  ==================================================  ==========================
 
 What the pins do not reach: torch's own vectorised ``sqrt`` rounds differently on different CPUs
-at every level (measured: ``../shared/cross-cpu``; README, "Same numbers on every machine"), and
+at every level (measured: ``../shared/cross-cpu``; ``docs/reproducibility.md``), and
 every Adam step uses it. Level ``ieee`` replaces the library's square roots with the CPU's
 IEEE-rounded instruction (:mod:`pnnsat.ieee`); it is the default, so that two CPUs train the same
 models (a change of level retrains every model).

@@ -14,7 +14,7 @@ transmission with a differentiable bilinear ``grid_sample``; it never writes int
 
 Grid (the trade-off vs the paper's 128×128): 64×64 pixels of 2 µm (a 128 µm aperture); images are
 resized to 40×40 and centred. Four times fewer pixels make every FFT ~4.5× cheaper on a CPU; the
-accuracy cost is measured by the benchmark suite (``--d2nn-grid``) and stated in the README.
+accuracy cost is measured by ``benchmarks/d2nn_grid.py`` and stated in ``docs/physics.md``.
 """
 
 from __future__ import annotations
