@@ -13,8 +13,8 @@ from pnnsat.catalog import (  # noqa: E402
     FIGURES,
     METHODS,
     PLATFORMS,
+    empty_config_lists,
     figure_parameters,
-    figure_selection,
     figure_tables,
     rows_drawn,
 )

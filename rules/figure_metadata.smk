@@ -33,17 +33,11 @@ def figure_params(w):
 
 
 # A figure whose config list is empty would fail only after all training (a gather with no
-# inputs): refused here, before any job (its catalog row names the config list it draws).
+# inputs): refused here, before any job (its catalog row names the config lists it draws from).
 for _fig in config["figures"]:
-    for _name in ("platforms", "methods"):
-        _selection = getattr(FIGURES[_fig], _name)
-        if isinstance(_selection, str) and not figure_selection(_fig, config)[_name]:
-            raise ValueError(f"config {_selection} is empty but figures lists {_fig}, which draws "
-                             f"it: give {_selection} at least one entry, or drop {_fig} from "
-                             "figures.")
-if "figS5_ablations" in config["figures"] and not ABLATIONS:
-    raise ValueError("config ablations is empty but figures lists figS5_ablations, which draws "
-                     "it: give ablations at least one entry, or drop figS5_ablations from figures.")
+    for _key in empty_config_lists(_fig, config):
+        raise ValueError(f"config {_key} is empty but figures lists {_fig}, which draws it: give "
+                         f"{_key} at least one entry, or drop {_fig} from figures.")
 
 
 # every figure config.figures asks for must have its tables in this run (fig6's need multitask)

@@ -11,8 +11,10 @@ DAG from it. Pipeline jobs do not list this file among their code inputs; each j
 depends on as Snakemake ``params`` instead, so an edit reruns exactly the jobs whose rows changed
 (a method's colour: the figures that draw that method; its class: its training).
 
-Adding a platform: its module in ``pnnsat/platforms/`` plus one :data:`PLATFORMS` row (and its
-config block). Adding a method: its module in ``pnnsat/methods/`` plus one :data:`METHODS` row.
+Adding a method: its module in ``pnnsat/methods/`` plus one :data:`METHODS` row (and its config
+block). Adding a platform: its module in ``pnnsat/platforms/``, one :data:`PLATFORMS` row, its
+``platform_specific`` keys in ``config/schema.yaml`` and its config block (``docs/pipeline.md``,
+"Extending").
 """
 
 from __future__ import annotations
@@ -135,7 +137,8 @@ class FigureRow:
     report's caption; platforms, methods: what it draws — ``None``: every one the run has, a
     tuple: those of them, or a config key path (``"rho_sweep.platforms"``) whose list it draws;
     without_platforms: platforms never drawn; derived: parameters computed from the run's config
-    (names of :data:`DERIVED`)."""
+    (names of :data:`DERIVED`); needs: config key paths besides those in platforms and methods
+    that must hold at least one entry for the figure to be drawn (:func:`empty_config_lists`)."""
 
     tables: tuple[str, ...]
     caption: str
@@ -143,6 +146,7 @@ class FigureRow:
     methods: tuple[str, ...] | str | None = None
     without_platforms: tuple[str, ...] = ()
     derived: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
 
 
 #: figure id -> its row, in the README's order
@@ -225,7 +229,8 @@ FIGURES: dict[str, FigureRow] = {
         "Ablations of the protocol: on the MZI our first readout, the authors' optimisers, SAT "
         "over all parameters; on the MRR SAT with ΔT in its ascent — each against the default "
         "on hardware (and on the twin), and the effect ablated − default paired over seeds with "
-        "its 95 % interval, at nominal conditions and at 2 K."),
+        "its 95 % interval, at nominal conditions and at 2 K.",
+        needs=("ablations",)),
 }
 
 
@@ -261,6 +266,14 @@ def _config_list(config: Mapping[str, Any], path: str) -> list[str]:
     for key in path.split("."):
         value = (value or {}).get(key) if isinstance(value, Mapping) else None
     return list(value or [])
+
+
+def empty_config_lists(fig: str, config: Mapping[str, Any]) -> list[str]:
+    """The config key paths figure ``fig`` draws from (its row's platforms and methods paths, and
+    its ``needs``) that are empty in ``config``: the figure cannot be drawn from this run."""
+    row = FIGURES[fig]
+    paths = [p for p in (row.platforms, row.methods) if isinstance(p, str)] + list(row.needs)
+    return [p for p in paths if not _config_list(config, p)]
 
 
 def figure_selection(fig: str, config: Mapping[str, Any] | None = None,
