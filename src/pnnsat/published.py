@@ -42,10 +42,14 @@ def parameters(nb: Any) -> dict[str, Any]:
     the values papermill injected (if it was executed by papermill)."""
     values: dict[str, Any] = {}
     for cell in tagged(nb, "parameters") + tagged(nb, INJECTED):
-        for node in ast.parse(cell.source).body:
-            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-                values[node.targets[0].id] = ast.literal_eval(node.value)
+        values.update(_assignments(cell.source))
     return values
+
+
+def _assignments(source: str) -> dict[str, Any]:
+    """``name = <literal>`` statements of a parameters cell, as a mapping."""
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(source).body
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
 
 
 def declared_parameters(path: str | Path) -> dict[str, Any]:
@@ -57,9 +61,7 @@ def declared_parameters(path: str | Path) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for cell in cells:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
-            for node in ast.parse("".join(cell["source"])).body:
-                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-                    values[node.targets[0].id] = ast.literal_eval(node.value)
+            values.update(_assignments("".join(cell["source"])))
     return values
 
 
