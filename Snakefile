@@ -27,7 +27,7 @@ include: "rules/figure_metadata.smk"
 
 # On a cluster (profiles/slurm) these small jobs (seconds each) run in the Snakemake process
 # instead of waiting for the scheduler; they make no difference to a local run.
-localrules: all, gather, gather_ablation, gather_platform_table, gather_multitask, publish_table, figure
+localrules: all, gather, gather_ablation, gather_ladder, gather_platform_table, gather_multitask, publish_table, figure
 
 
 rule all:

@@ -76,6 +76,16 @@ def check_config():
             get_platform(spec["platform"]).build_model(block)
         except ValueError as err:
             raise ValueError(f"config ablations.{a}: {err}") from None
+    from pnnsat.ladder import check_headline
+
+    for h, spec in ((config.get("ladder") or {}).get("headlines") or {}).items():
+        if spec["platform"] not in config["platforms"]:
+            raise ValueError(f"config ladder.headlines.{h}.platform = {spec['platform']}, not in "
+                             f"platforms ({', '.join(config['platforms'])}).")
+        try:
+            check_headline(h, spec, config["methods"], ABLATIONS)
+        except ValueError as err:
+            raise ValueError(f"config {err}") from None
 
 
 def checked_stamp():

@@ -148,6 +148,47 @@ rule gather_platform_table:
         "{PY} -m pnnsat gather --out {output} {input} > {log} 2>&1"
 
 
+rule ladder:
+    """figS6: one headline of the paper re-measured rung by rung (pnnsat.ladder) on its models,
+    the method matrix's and its ablations', in one process."""
+    input:
+        models=lambda w: [f for f, _ in ladder_models(w.headline)],
+        data=DATA,
+        code=lambda w: code("ladder", "evaluation", platform_module(LADDER[w.headline]["platform"])),
+    output:
+        f"{R}/eval/ladder/{{headline}}.csv",
+    wildcard_constraints:
+        headline="|".join(LADDER) or "-",
+    log:
+        f"{R}/logs/eval/ladder/{{headline}}.log",
+    benchmark:
+        f"{R}/benchmarks/eval/ladder/{{headline}}.tsv"
+    params:
+        sources=lambda w: " ".join(s for _, s in ladder_models(w.headline)),
+        spec=lambda w: json.dumps(LADDER[w.headline], sort_keys=True),
+        fresh=lambda w: json.dumps({k: config["platforms"][LADDER[w.headline]["platform"]]
+                                    ["fresh_chips"][k] for k in ("devices", "first_seed")}),
+        test_subset=TEST_SUBSET_ARG,
+    threads: config["threads"]
+    resources:
+        cpu_slots=lambda w, threads: threads,
+    shell:
+        "{PY} -m pnnsat ladder --models {input.models} --sources {params.sources}"
+        " --headline {wildcards.headline} --spec {params.spec:q} --fresh {params.fresh:q}"
+        " --data {input.data} --out {output} --threads {threads} {params.test_subset} > {log} 2>&1"
+
+
+rule gather_ladder:
+    input:
+        [f"{R}/eval/ladder/{h}.csv" for h in LADDER],
+    output:
+        f"{R}/tables/ladder.csv",
+    log:
+        f"{R}/logs/gather/ladder.log",
+    shell:
+        "{PY} -m pnnsat gather --out {output} {input} > {log} 2>&1"
+
+
 rule ring_detuning:
     """figS2: where every trained MRR model parks its rings on the Lorentzian (a histogram per
     model), so the figure reads a table instead of the model files."""

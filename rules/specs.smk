@@ -183,6 +183,26 @@ ALL_TABLES = (MODEL_TABLES + ["sharpness", "landscape"] + (["rho_sweep"] if RHO_
               + ([f"ablation_{t}" for t in ABLATION_TABLES] if ABLATIONS else []))
 
 
+# figS6 (pnnsat.ladder): each headline's models, the method matrix's and its ablations', with the
+# source each comes from (main or the ablation's name).
+LADDER = (config.get("ladder") or {}).get("headlines") or {}
+
+
+def ladder_models(headline):
+    spec = LADDER[headline]
+    p = spec["platform"]
+    files = [(f"{R}/models/{p}/{m}/seed{s}.pt", "main") for m in spec["methods"]
+             for s in config["seeds"]]
+    for a in spec.get("ablations") or []:
+        files += [(f"{R}/ablations/{a}/models/{m}/seed{s}.pt", a) for m in ABLATIONS[a]["methods"]
+                  for s in config["seeds"]]
+    return files
+
+
+if LADDER:
+    ALL_TABLES.append("ladder")
+
+
 # fig6 (rules/multitask.smk): the tasks, where their models live, and the figure's metadata.
 MT = config.get("multitask") or {}
 MT_DIR = f"{R}/multitask"
@@ -217,6 +237,7 @@ def intermediates():
         files += [f"{R}/ablations/{a}/models/{m}/seed{s}.pt" for s in seeds]
         files += [f"{R}/ablations/{a}/eval/{m}/seed{s}/{t}.csv" for s in seeds
                   for t in ABLATION_TABLES]
+    files += [f"{R}/eval/ladder/{h}.csv" for h in LADDER]
     if MT:
         files += [task_model(t, m, s) for t in TASKS for m in MT["methods"] for s in seeds]
         files += [FEATURE_CLASSIFIER] + [f"{MT_DIR}/eval/{t}.csv" for t in TASKS]

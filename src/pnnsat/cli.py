@@ -285,6 +285,40 @@ def _cmd_ring_detuning(args: argparse.Namespace) -> None:
     print(f"wrote {args.out} ({rows} rows)")
 
 
+def _cmd_ladder(args: argparse.Namespace) -> None:
+    """figS6: every rung of one headline (pnnsat.ladder) for each ``--models`` file, labelled with
+    its ``--sources`` entry (``main`` or the ablation it comes from)."""
+    import torch
+
+    from .data import load_splits
+    from .ladder import build_rungs, ladder_rows
+    from .model_files import load_model
+    from .tables import write_table
+
+    spec = _json_option(args.spec, "--spec")
+    fresh = _json_option(args.fresh, "--fresh") if args.fresh else None
+    if len(args.sources) != len(args.models):
+        raise ConfigError(f"{len(args.sources)} --sources for {len(args.models)} --models; give "
+                          "one source (main or an ablation's name) per model.")
+    if not isinstance(spec, dict) or "rungs" not in spec:
+        raise ConfigError("--spec: give the headline's config block (ladder.headlines.<name>) "
+                          "as JSON, with its rungs.")
+    build_rungs(spec.get("platform", ""), spec["rungs"], f"ladder.headlines.{args.headline}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    splits = load_splits(args.data, train_subset=0, test_subset=args.test_subset)
+    models = [load_model(path) for path in args.models]  # every file read before any work
+    rows = []
+    for (model, meta), source in zip(models, args.sources, strict=True):
+        if meta["platform"] != spec.get("platform"):
+            raise ConfigError(f"ladder {args.headline}: a {meta['platform']} model was given for "
+                              f"a {spec.get('platform')} headline.")
+        rows += ladder_rows(model, meta, splits, args.headline, spec, fresh,
+                            int(spec["batch_size"]), int(spec["one_batch"]), source)
+    write_table(rows, args.out)
+    print(f"wrote {args.out} ({len(rows)} rows)")
+
+
 def _cmd_redraw(args: argparse.Namespace) -> None:
     """Redraw published figures from the committed tables (no training)."""
     from .published import redraw
@@ -424,6 +458,19 @@ def parser() -> argparse.ArgumentParser:
     rd.add_argument("--models", required=True, nargs="+")
     rd.add_argument("--out", required=True)
     rd.set_defaults(func=_cmd_ring_detuning)
+
+    la = sub.add_parser("ladder", help="figS6: one headline re-measured rung by rung")
+    la.add_argument("--models", required=True, nargs="+")
+    la.add_argument("--sources", required=True, nargs="+",
+                    help="per model: main, or the ablation it comes from")
+    la.add_argument("--headline", required=True)
+    la.add_argument("--spec", required=True, help="the headline's config block (JSON)")
+    la.add_argument("--fresh", default=None, help="the platform's fresh_chips block (JSON)")
+    la.add_argument("--data", required=True)
+    la.add_argument("--out", required=True)
+    la.add_argument("--test-subset", type=positive_int, default=None)
+    la.add_argument("--threads", type=positive_int, default=None)
+    la.set_defaults(func=_cmd_ladder)
 
     rw = sub.add_parser("redraw", help="redraw published figures from the committed tables")
     rw.add_argument("figures", nargs="*", help="figure names (default: every figure)")
