@@ -18,7 +18,9 @@ from pnnsat.ladder import (
     check_headline,
     fold_toward_resonance,
     ladder_rows,
+    mrr_bank1_statistics,
     mrr_batch_statistics_scores,
+    renormalise,
     rotate_masks_nearest,
 )
 from pnnsat.ladder_report import intervals, paired, seed_values
@@ -46,6 +48,7 @@ def test_rungs_are_cumulative():
 @pytest.mark.parametrize("rungs, message", [
     ([{"name": "a", "colour": 1}], "names ['colour']"),
     ([{"name": "a", "target": "chip"}], "target = 'chip'"),
+    ([{"name": "a", "batch_statistics": 1}], "batch_statistics = 1"),
     ([{"name": "a", "resampling": "nearest"}], "defined on ['d2nn'] only"),
     ([{"name": "a"}, {"name": "a", "target": "twin"}], "used twice"),
     ([], "is empty"),
@@ -57,9 +60,11 @@ def test_bad_rungs_are_named(rungs, message):
     assert message in str(err.value)
 
 
-def test_nearest_rotation_is_scored_on_the_twin_only():
+def test_nearest_rotation_and_folding_are_scored_on_the_twin_only():
     with pytest.raises(ValueError, match="set target: twin"):
         build_rungs("d2nn", [{"name": "n", "resampling": "nearest"}], "h")
+    with pytest.raises(ValueError, match="changes a chip"):
+        build_rungs("mrr", [{"name": "f", "branch": "toward_resonance"}], "h")
     build_rungs("d2nn", [{"name": "t", "target": "twin"}, {"name": "n", "resampling": "nearest"}],
                 "h")
 
@@ -76,7 +81,7 @@ def test_headline_checks_name_the_key():
         check_headline("h", {**spec, "ablations": ["a"]}, ["bp", "sat"], {"a": {"platform": "mzi"}})
     with pytest.raises(ValueError, match="not fields of MRRPerturbation"):
         check_headline("h", {**spec, "perturbation": {"rotation_deg": 1.0}}, ["bp", "sat"], {})
-    with pytest.raises(ValueError, match="needs a drift"):
+    with pytest.raises(ValueError, match="shifts none; set perturbation.delta_T_K"):
         check_headline("h", {**spec, "perturbation": {}}, ["bp", "sat"], {})
     with pytest.raises(ValueError, match=r"paper names \['nat'\]"):
         check_headline("h", {**spec, "paper": {"nat": 1.0}}, ["bp", "sat"], {})
@@ -113,33 +118,43 @@ def test_nearest_rotation_matches_the_warp_at_pixel_centres():
     assert p90.rotation_deg == 0.0  # the rotation is in the masks now
 
 
-def test_batch_statistics_restore_the_clean_batch(mrr_model):
+def test_batch_statistics_give_bank1_the_twins_clean_statistics(mrr_model):
     mrr_model.eval()
     h = features(mrr_model, torch.rand(64, 1, 28, 28))
+    reference = mrr_bank1_statistics(mrr_model, h)
     with torch.no_grad():
-        plain = mrr_model.head(h)
-        renormalised = mrr_batch_statistics_scores(mrr_model, h, None, None)
-        assert torch.allclose(renormalised, plain, atol=1e-4)  # nothing to undo on the twin
-        # a drift's common shift of bank 1's outputs is undone on the batch
-        drift = MRR.drift(1.0)
-        z = mrr_model.bank1(h, None, drift)
-        fixed = mrr_batch_statistics_scores(mrr_model, h, None, drift)
-        assert not torch.allclose(mrr_model.head(h, None, drift), fixed)
-        assert z.shape == (64, 84)
+        clean = mrr_model.bank1(h)
+        assert torch.allclose(reference[0], clean.mean(0)) and torch.allclose(
+            reference[1], clean.std(0, unbiased=False))
+        # on the twin at nominal conditions over the same images there is nothing to undo
+        same = mrr_batch_statistics_scores(mrr_model, h, None, None, reference)
+        assert torch.allclose(same, mrr_model.head(h), atol=1e-4)
+        # under drift and on a chip, bank 1's outputs are re-normalised to the reference
+        drift, device = MRR.drift(1.0), MRR.sample_device(mrr_model, 7, BLOCK)
+        z = mrr_model.bank1(h, device.for_layer("bank1"), drift)
+        fixed = renormalise(z, *reference)
+        assert torch.allclose(fixed.mean(0), reference[0], atol=1e-4)
+        assert torch.allclose(fixed.std(0, unbiased=False), reference[1], rtol=1e-3, atol=1e-4)
+        scores = mrr_batch_statistics_scores(mrr_model, h, device, drift, reference)
+        expected = mrr_model.bank2(torch.relu(fixed), device.for_layer("bank2"), drift)
+        assert torch.allclose(scores, expected)
 
 
-def test_batchnorm_training_features_leave_the_model_alone():
+def test_batchnorm_training_features_use_each_batch_and_leave_the_model_alone():
     model = get_platform("mzi").build_model({"physics": {"n_modes": 16}})
     model.eval()
     before = copy.deepcopy(model.state_dict())
-    x = torch.randn(40, 1, 28, 28)
-    batch = batchnorm_training_features(model, x, 20)
+    x = torch.randn(41, 1, 28, 28)
+    batch = batchnorm_training_features(model, x, 20)  # batches 0-19 and 20-40 (one left over)
     for k, v in model.state_dict().items():
-        assert torch.equal(v, before[k]), k
-    assert not model.training
-    assert not torch.allclose(batch, features(model, x))  # batch statistics, not running ones
-    # each batch of 20 is normalised by its own statistics: its BatchNorm outputs are centred
+        assert torch.equal(v, before[k]), k  # running statistics untouched
     assert batch.shape == features(model, x).shape
+    # the same as the front-end with every BatchNorm in training mode, batch by batch
+    clone = copy.deepcopy(model).train()
+    with torch.no_grad():
+        expected = torch.cat([clone.features(x[:20]), clone.features(x[20:])])
+    assert torch.allclose(batch, expected, atol=1e-6)
+    assert not torch.allclose(batch, features(model, x))  # not the running statistics
 
 
 def _splits(n: int = 300) -> Splits:
@@ -180,7 +195,7 @@ def test_report_scores_in_situ_models_on_device_a_and_pairs_seeds():
     for seed in (0, 1, 2):
         for method, family, base in (("bp", "in silico", 0.5), ("pat", "in situ", 0.7)):
             for target, acc in (("device", base), ("fresh", base - 0.2), ("fresh", base - 0.2)):
-                rows.append({"headline": "h", "platform": "mzi", "source": "main",
+                rows.append({"headline": "h", "platform": "mzi", "ablation": "main",
                              "method": method, "order": 0, "rung": "ours",
                              "rung_target": "hardware", "target": target, "seed": seed,
                              "family": family, "accuracy": acc + 0.01 * seed,

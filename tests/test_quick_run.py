@@ -247,3 +247,41 @@ def test_quick_ablation_tables_name_every_ablation_and_its_methods():
     drift = quick_table("ablation_thermal_drift")
     assert set(drift.ablation) == set(QUICK["ablations"])
 
+
+
+def test_the_ladder_has_every_rung_of_every_model_and_its_first_rungs_agree_with_the_tables():
+    """figS6: every headline's models (the matrix's and its ablations') on every rung; the rungs
+    that change nothing but the target read what the evaluation tables read for the same model
+    and conditions (scored in other batches: the same accuracy up to one image in a near tie)."""
+    ladder = quick_table("ladder")
+    drift, fresh, alignment = (quick_table(t) for t in ("thermal_drift", "fresh_chips",
+                                                       "alignment"))
+    n = QUICK["data"]["test_subset"]
+    compared = 0
+    for name, spec in QUICK["ladder"]["headlines"].items():
+        rows = ladder[ladder.headline == name]
+        lines = {("main", m) for m in spec["methods"]} | {
+            (a, m) for a in spec.get("ablations") or [] for m in QUICK["ablations"][a]["methods"]}
+        assert set(zip(rows.ablation, rows.method, strict=True)) == lines, name
+        assert list(dict.fromkeys(rows.sort_values("order").rung)) == \
+            [r["name"] for r in spec["rungs"]]
+        assert (rows.n_test == n).all() and rows[rows.ablation == "main"].learned.all()
+        main = rows[rows.ablation == "main"]
+        fields = dict(spec["perturbation"])
+        # the same measurement in the evaluation tables: (ladder rung, target) -> rows there
+        if not fields or list(fields) == ["delta_T_K"]:
+            dT = float(fields.get("delta_T_K", 0.0))
+            there = drift[(drift.platform == spec["platform"]) & np.isclose(drift.delta_T_K, dT)]
+        else:
+            (axis, value), = fields.items()
+            there = alignment[(alignment.platform == spec["platform"]) & (alignment.axis == axis)
+                              & np.isclose(alignment.value, value)]
+        for rung, target in (("ours", "device"), ("twin", "twin")):
+            mine = main[(main.rung == rung) & (main.target == target)].set_index(
+                ["method", "seed"]).accuracy
+            theirs = there[there.target == target].set_index(["method", "seed"]).accuracy
+            if mine.empty or theirs.empty:
+                continue
+            assert np.allclose(mine, theirs.reindex(mine.index), atol=1.5 / n), (name, rung)
+            compared += 1
+    assert compared >= 4  # MRR at 2 K (device A, twin), MZI device A, D2NN at 1° (device A, twin)

@@ -314,7 +314,9 @@ def _cmd_ladder(args: argparse.Namespace) -> None:
             raise ConfigError(f"ladder {args.headline}: a {meta['platform']} model was given for "
                               f"a {spec.get('platform')} headline.")
         rows += ladder_rows(model, meta, splits, args.headline, spec, fresh,
-                            int(spec["batch_size"]), int(spec["one_batch"]), source)
+                            int(spec["batch_size"]),
+                            None if spec.get("one_batch") is None else int(spec["one_batch"]),
+                            source)
     write_table(rows, args.out)
     print(f"wrote {args.out} ({len(rows)} rows)")
 

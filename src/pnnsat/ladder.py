@@ -9,7 +9,7 @@ config) is a platform, the methods it compares, the perturbation it is read at a
 * ``target``: ``hardware`` (ours: device A and the platform's fresh chips), ``device_a`` (the one
   chip the authors' MZI tests use, the chip the in situ methods trained on) or ``twin`` (the
   authors' drift and misalignment protocol: the ideal model under the perturbation);
-* ``perturbation``: the perturbation the headline is read at, from this rung on (e.g. the D2NN
+* ``perturbation``: fields changed in the headline's perturbation from this rung on (e.g. the D2NN
   rotation at which our 64-pixel masks' edges move as far as the authors' 128-pixel ones at 1°);
 * ``branch`` (MRR): ``as_trained``, or ``toward_resonance``: every ring moved to the side of its
   resonance that the drift pushes it toward (Θ − Θ0 → −sign(drift)·|Θ − Θ0|). The twin's weights at
@@ -17,12 +17,12 @@ config) is a platform, the methods it compares, the perturbation it is read at a
   toward resonance, as in the authors' evaluation, where the rings sit on the positive-detuning
   branch (their ``lorentzian_inv``) and the sweep runs to ΔT = −2 K;
 * ``batch_statistics`` (MRR, MZI): the authors evaluate with BatchNorm in training mode, which
-  re-normalises every test batch with its own statistics. MZI: our front-end's BatchNorm layers
-  use the batch's statistics (they precede the mesh, so they cannot see what the chip does).
-  MRR: the authors' network has a BatchNorm after its first ring bank (their fc2 → norm4); ours has
-  none, so the rung standardises bank 1's outputs per feature over the batch and maps them back
-  onto the twin's statistics of the same clean batch — what a BatchNorm trained on the twin does
-  in training mode;
+  re-normalises every test batch with its own statistics. Our front-end's BatchNorm layers use
+  the batch's statistics (on the MZI they precede the mesh, so they cannot see what the chip
+  does). MRR: the authors' network also has a BatchNorm after its first ring bank (their fc2 →
+  norm4); ours has none, so the rung standardises bank 1's outputs per feature over the batch and
+  gives them the twin's clean per-feature mean and standard deviation over the test split — a
+  BatchNorm in training mode whose affine a training on the twin would have learned;
 * ``resampling`` (D2NN): ``bilinear`` (ours: the masks' transmission warped with a differentiable
   bilinear resampling) or ``nearest``: the authors' rotation, nearest-neighbour resampling of the
   phase masks written into the masks (zero phase where no pixel maps; twin only).
@@ -68,7 +68,7 @@ class Rung:
     branch: str = "as_trained"
     batch_statistics: bool = False
     resampling: str = "bilinear"
-    perturbation: tuple[tuple[str, float], ...] | None = None  # None: the headline's
+    perturbation: tuple[tuple[str, float], ...] | None = None  # fields over the headline's
 
 
 #: option -> platforms on which it is defined (beyond its default)
@@ -109,7 +109,8 @@ def build_rungs(platform: str, specs: Sequence[Mapping[str, Any]], where: str) -
         for key, value in changes.items():
             if key == "perturbation":
                 continue
-            if value not in values[key]:
+            if value not in values[key] or (key == "batch_statistics"
+                                            and not isinstance(value, bool)):
                 raise ValueError(f"{at}.{key} = {value!r}; allowed: {list(values[key])}.")
             default = getattr(Rung(name=""), key)
             if key in PLATFORM_OPTIONS and value != default \
@@ -120,6 +121,10 @@ def build_rungs(platform: str, specs: Sequence[Mapping[str, Any]], where: str) -
         if current.resampling == "nearest" and current.target != "twin":
             raise ValueError(f"{at}: nearest resampling is the authors' rotation of the twin's "
                              "masks; set target: twin on this rung or one before it.")
+        if current.branch == "toward_resonance" and current.target != "twin":
+            raise ValueError(f"{at}: moving every ring to the other side of its resonance "
+                             "keeps the twin but changes a chip (its offsets and crosstalk are "
+                             "signed); set target: twin on this rung or one before it.")
         if any(r.name == current.name for r in rungs):
             raise ValueError(f"{at}: rung name {current.name!r} is used twice.")
         rungs.append(current)
@@ -129,12 +134,15 @@ def build_rungs(platform: str, specs: Sequence[Mapping[str, Any]], where: str) -
 
 
 def fold_toward_resonance(model: PNN, perturbation: Any) -> PNN:
-    """A copy of an MRR model with every ring on the side of its resonance that the drift of
-    ``perturbation`` pushes it toward: Θ − Θ0 → −sign(drift · ΔT)·|Θ − Θ0| (nm). The twin's
-    weights are unchanged at nominal conditions (W is even in Θ − Θ0)."""
+    """A copy of an MRR model with every ring on the side of its resonance that the common shift
+    of ``perturbation`` (drift · ΔT − the carriers' common offset, nm) pushes it toward:
+    Θ − Θ0 → −sign(shift)·|Θ − Θ0|. The twin's weights are unchanged at nominal conditions (W is
+    even in Θ − Θ0); a chip's are not (its offsets and crosstalk are signed), so the ladder uses
+    this on the twin only."""
     folded = copy.deepcopy(model)
     for layer in folded.physical_layers().values():
-        shift = layer.physics.drift_nm_per_K * float(perturbation.delta_T_K)
+        shift = (layer.physics.drift_nm_per_K * float(perturbation.delta_T_K)
+                 - float(perturbation.carrier_offset_nm))
         side = -1.0 if shift >= 0 else 1.0
         with torch.no_grad():
             t0 = layer.physics.theta0_nm
@@ -160,23 +168,33 @@ def rotate_masks_nearest(model: PNN, perturbation: Any) -> tuple[PNN, Any]:
     return rotated, replace(perturbation, rotation_deg=0.0)
 
 
-def _renormalise(z: torch.Tensor, reference: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """``z`` standardised per feature over the batch, then given ``reference``'s batch mean and
-    standard deviation (BatchNorm in training mode, with the affine a twin-trained one learns)."""
-    mean, std = z.mean(0), z.std(0, unbiased=False)
-    return (z - mean) / (std + eps) * reference.std(0, unbiased=False) + reference.mean(0)
+def renormalise(z: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+                eps: float = 1e-5) -> torch.Tensor:
+    """``z`` standardised per feature over the batch, then given the fixed ``mean`` and ``std``
+    per feature: a BatchNorm in training mode whose affine (γ, β) equals ``std`` and ``mean``."""
+    return (z - z.mean(0)) / (z.std(0, unbiased=False) + eps) * std + mean
+
+
+@torch.inference_mode()
+def mrr_bank1_statistics(model: PNN, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-feature mean and standard deviation of bank 1's outputs on the twin at nominal
+    conditions over the front-end outputs ``h`` (the whole test split): the affine a BatchNorm
+    after bank 1, trained on the twin, would have learned to restore."""
+    z = model.bank1(h, None, None)
+    return z.mean(0), z.std(0, unbiased=False)
 
 
 def mrr_batch_statistics_scores(model: PNN, h: torch.Tensor, device: Device | None,
-                                perturbation: Any) -> torch.Tensor:
+                                perturbation: Any,
+                                reference: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
     """Class scores of an MRR model with bank 1's outputs re-normalised per batch (see the
-    module docstring): the chip's bank-1 outputs under ``perturbation`` standardised and mapped
-    onto the twin's clean outputs' statistics for the same batch ``h``."""
+    module docstring): the chip's bank-1 outputs under ``perturbation`` standardised over the
+    batch ``h`` and mapped onto the twin's clean statistics ``reference`` (mean, std per
+    feature, :func:`mrr_bank1_statistics`), as a BatchNorm in training mode does."""
     def errors(name: str) -> Any:
         return None if device is None else device.for_layer(name)
 
-    z = model.bank1(h, errors("bank1"), perturbation)
-    z = _renormalise(z, model.bank1(h, None, None))
+    z = renormalise(model.bank1(h, errors("bank1"), perturbation), *reference)
     return model.bank2(F.relu(z), errors("bank2"), perturbation)
 
 
@@ -188,9 +206,14 @@ def batchnorm_training_features(model: PNN, x: torch.Tensor, batch_size: int) ->
     for module in clone.modules():
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
             module.train()
+    # batch bounds; a last batch of one image joins the one before (one image has no statistics)
+    starts = list(range(0, len(x), batch_size))
+    if len(starts) > 1 and len(x) - starts[-1] == 1:
+        starts.pop()
+    bounds = list(zip(starts, starts[1:] + [len(x)], strict=True))
+    param = next(clone.parameters())
     with torch.inference_mode():
-        return torch.cat([clone.features(x[i:i + batch_size])
-                          for i in range(0, len(x), batch_size)])
+        return torch.cat([clone.features(x[a:b].to(param.device)) for a, b in bounds])
 
 
 @torch.inference_mode()
@@ -228,20 +251,23 @@ COMMON_AXIS: dict[str, tuple[str, Callable[[PNN, Any], float]]] = {
 
 def rung_rows(model: PNN, meta: Mapping[str, Any], splits: Splits, rung: Rung,
               perturbation: Any, fresh_spec: Mapping[str, Any] | None, batch_size: int,
-              one_batch: int) -> list[dict[str, Any]]:
+              one_batch: int | None) -> list[dict[str, Any]]:
     """Rows of one model on one rung: one per chip (device A and the fresh chips on hardware,
-    the twin otherwise), each with the accuracy over the test split, the one batch's and the
-    range over batches."""
+    device A, or the twin), each with the accuracy over the test split, the accuracy of batch
+    number ``one_batch`` (NaN if None or past the split's last batch) and the range over
+    batches."""
     platform = get_platform(meta["platform"])
     if rung.branch == "toward_resonance":
         model = fold_toward_resonance(model, perturbation)
     if rung.resampling == "nearest":
         model, perturbation = rotate_masks_nearest(model, perturbation)
     model.eval()
-    if rung.batch_statistics and meta["platform"] == "mzi":
+    if rung.batch_statistics:  # every BatchNorm of the front-end on the test batch's statistics
         h = batchnorm_training_features(model, splits.test_x, batch_size)
     else:
         h = features(model, splits.test_x, batch_size)
+    reference = mrr_bank1_statistics(model, features(model, splits.test_x)) \
+        if rung.batch_statistics and meta["platform"] == "mrr" else None
     chips: list[tuple[str, int, Device | None]] = [("twin", -1, None)]
     if rung.target != "twin":
         chips = [("device", int(meta["device_seed"]), model_device_a(model, meta))]
@@ -254,7 +280,7 @@ def rung_rows(model: PNN, meta: Mapping[str, Any], splits: Splits, rung: Rung,
     for target, device_seed, device in chips:
         if rung.batch_statistics and meta["platform"] == "mrr":
             def scores(hb: torch.Tensor, device: Device | None = device) -> torch.Tensor:
-                return mrr_batch_statistics_scores(model, hb, device, perturbation)
+                return mrr_batch_statistics_scores(model, hb, device, perturbation, reference)
         else:
             scores = SimulatedSystem(model, device, perturbation).measure_network
         accs = batch_accuracies(scores, h, splits.test_y, batch_size)
@@ -264,7 +290,8 @@ def rung_rows(model: PNN, meta: Mapping[str, Any], splits: Splits, rung: Rung,
             "rung": rung.name, "rung_target": rung.target, "target": target,
             "device_seed": device_seed,
             "accuracy": float((accs * sizes).sum() / sizes.sum()),
-            "one_batch": float(accs[one_batch]) if one_batch < len(accs) else float("nan"),
+            "one_batch": float(accs[one_batch]) if one_batch is not None
+            and one_batch < len(accs) else float("nan"),
             "batch_low": float(np.percentile(accs, 2.5)),
             "batch_high": float(np.percentile(accs, 97.5)),
             "n_test": int(len(h)), "batch_size": int(batch_size)})
@@ -273,9 +300,10 @@ def rung_rows(model: PNN, meta: Mapping[str, Any], splits: Splits, rung: Rung,
 
 def ladder_rows(model: PNN, meta: Mapping[str, Any], splits: Splits, headline: str,
                 spec: Mapping[str, Any], fresh_spec: Mapping[str, Any] | None, batch_size: int,
-                one_batch: int, source: str = "main") -> list[dict[str, Any]]:
-    """Every rung of headline ``headline`` (its config block ``spec``) for one model; ``source``:
-    ``main`` for the method matrix's models, else the ablation it comes from."""
+                one_batch: int | None, source: str = "main") -> list[dict[str, Any]]:
+    """Every rung of headline ``headline`` (its config block ``spec``) for one model; ``source``
+    (the rows' ``ablation`` column): ``main`` for the method matrix's models, else the ablation it
+    comes from."""
     platform = get_platform(meta["platform"])
     rungs = build_rungs(meta["platform"], spec["rungs"], f"ladder.headlines.{headline}")
     # the model's own flags (it is outside the method matrix's training table when it comes from
@@ -288,15 +316,14 @@ def ladder_rows(model: PNN, meta: Mapping[str, Any], splits: Splits, headline: s
                                                    kept.get("val_accuracy_twin"))}
     rows = []
     for order, rung in enumerate(rungs):
-        fields_ = dict(spec.get("perturbation") or {}) if rung.perturbation is None \
-            else dict(rung.perturbation)
+        fields_ = {**dict(spec.get("perturbation") or {}), **dict(rung.perturbation or ())}
         perturbation = platform.perturbation(**fields_)
         axis, on_axis = COMMON_AXIS.get(meta["platform"], ("", None))
         axis_value = float("nan") if on_axis is None else on_axis(model, perturbation)
         for row in rung_rows(model, meta, splits, rung, perturbation, fresh_spec, batch_size,
                              one_batch):
             paper = (spec.get("paper") or {}).get(meta["method"]) if source == "main" else None
-            rows.append({"headline": headline, "source": source, "order": order,
+            rows.append({"headline": headline, "ablation": source, "order": order,
                          "paper_pct": float("nan") if paper is None else float(paper),
                          "perturbation": " ".join(f"{k}={v:g}" for k, v in fields_.items()),
                          "common_axis": axis, "common_axis_value": axis_value,
@@ -334,7 +361,10 @@ def check_headline(name: str, spec: Mapping[str, Any], methods: Sequence[str],
         if bad:
             raise ValueError(f"{where}: perturbation names {bad}, not fields of "
                              f"{platform.perturbation.__name__}; allowed: {sorted(known)}.")
-    if any(r.branch == "toward_resonance" for r in rungs) and \
-            not float(dict(spec["perturbation"]).get("delta_T_K", 0.0)):
-        raise ValueError(f"{where}: the toward_resonance rung needs a drift to point along; "
-                         "set perturbation.delta_T_K.")
+    for rung in rungs:
+        fields_ = {**dict(spec["perturbation"]), **dict(rung.perturbation or ())}
+        shifts = float(fields_.get("delta_T_K", 0.0)) or float(
+            fields_.get("carrier_offset_nm", 0.0))
+        if rung.branch == "toward_resonance" and not shifts:
+            raise ValueError(f"{where}: rung {rung.name!r} moves the rings toward resonance "
+                             "but its perturbation shifts none; set perturbation.delta_T_K.")

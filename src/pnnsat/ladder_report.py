@@ -1,11 +1,11 @@
 """Reading the ladder table (figS6; rows written by :mod:`pnnsat.ladder`): one value per model and
 rung, intervals over seeds, and the paired differences the verdicts follow from. Torch-free.
 
-A **line** of the ladder is one (source, method): ``main`` models of the method matrix, or the
-models of an ablation (the authors' training budget, or a control). Its value per seed and rung is
-the accuracy the rung reads: on ``hardware`` an offline model's mean over device A and the fresh
-chips and an in situ model's accuracy on device A (as every headline of this repository,
-:func:`pnnsat.reports.seed_values`), on ``device_a`` or the ``twin`` that one target.
+A **line** of the ladder is one (ablation, method): ``main`` for the models of the method
+matrix, or the models of an ablation (the authors' training budget, or a control). Its value per
+seed and rung is the accuracy the rung reads: on ``hardware`` an offline model's mean over device
+A and the fresh chips and an in situ model's accuracy on device A (as every headline of this
+repository, :func:`pnnsat.reports.seed_values`), on ``device_a`` or the ``twin`` that one target.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 from .comparisons import paired_difference
 from .plotting import mean_ci95
 
-KEYS = ["headline", "platform", "source", "method", "order", "rung"]
+KEYS = ["headline", "platform", "ablation", "method", "order", "rung"]
 
 #: labels of the ladder's lines that are not a method of the matrix: (source, method) -> label
 CONTROL_LABELS = {
@@ -65,17 +65,18 @@ def intervals(values: pd.DataFrame) -> pd.DataFrame:
 def paired(values: pd.DataFrame, pairs: list[tuple[tuple[str, str], tuple[str, str]]]
            ) -> pd.DataFrame:
     """Paired differences over seeds, per headline and rung, of line a − line b for each pair
-    ((source, method), (source, method)) both present in the headline (seeds share the
-    initialisation and batches across the matrix and its ablations)."""
+    ((source, method), (source, method)) both present in the headline. The seed is the block:
+    models of one seed share their initialisation (and, at the same batch size, their batches)
+    across the matrix and its ablations."""
     rows = []
     for (headline, order, rung), group in values.groupby(["headline", "order", "rung"],
                                                          sort=False):
-        present = set(zip(group.source, group.method, strict=True))
+        present = set(zip(group.ablation, group.method, strict=True))
         for a, b in pairs:
             if a not in present or b not in present:
                 continue
             frame = group.assign(method=[line_label(s, m) for s, m in
-                                         zip(group.source, group.method, strict=True)])
+                                         zip(group.ablation, group.method, strict=True)])
             result = paired_difference(frame, group.platform.iloc[0], line_label(*a),
                                        line_label(*b))
             rows.append({"headline": headline, "order": order, "rung": rung, **result})
