@@ -101,6 +101,14 @@ def checked_stamp():
     return Path(workflow.basedir) / ".snakemake" / "pnnsat-checked" / digest.hexdigest()[:20]
 
 
+# A figure whose config list is empty would fail only after all training (a gather with no
+# inputs): refused here, before any job and before the checks that read those lists (its catalog
+# row names the config lists it draws from).
+for _fig in config["figures"]:
+    for _key in empty_config_lists(_fig, config):
+        raise ValueError(f"config {_key} is empty but figures lists {_fig}, which draws it: give "
+                         f"{_key} at least one entry, or drop {_fig} from figures.")
+
 _stamp = checked_stamp()
 if not _stamp.exists():
     check_config()

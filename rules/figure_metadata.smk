@@ -32,14 +32,6 @@ def figure_params(w):
     return yaml.safe_dump(values, default_flow_style=True, width=10_000).strip()
 
 
-# A figure whose config list is empty would fail only after all training (a gather with no
-# inputs): refused here, before any job (its catalog row names the config lists it draws from).
-for _fig in config["figures"]:
-    for _key in empty_config_lists(_fig, config):
-        raise ValueError(f"config {_key} is empty but figures lists {_fig}, which draws it: give "
-                         f"{_key} at least one entry, or drop {_fig} from figures.")
-
-
 # every figure config.figures asks for must have its tables in this run (fig6's need multitask)
 _unbuildable = {f: sorted(set(figure_tables(f)) - set(ALL_TABLES)) for f in config["figures"]}
 _unbuildable = {f: t for f, t in _unbuildable.items() if t}
