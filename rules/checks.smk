@@ -77,6 +77,13 @@ def check_config():
         except ValueError as err:
             raise ValueError(f"config ablations.{a}: {err}") from None
     from pnnsat.ladder import check_headline
+    from pnnsat.precision_sweep import check_spec as check_precision
+
+    if config.get("precision"):
+        try:
+            check_precision(config["precision"], list(config["platforms"]))
+        except ValueError as err:
+            raise ValueError(f"config {err}") from None
 
     for h, spec in ((config.get("ladder") or {}).get("headlines") or {}).items():
         if spec["platform"] not in config["platforms"]:

@@ -135,6 +135,34 @@ rule sharpness:
         " --threads {threads} > {log} 2>&1"
 
 
+rule precision:
+    """figS7: every model of one platform through DACs and detectors (pnnsat.precision_sweep), in
+    one process."""
+    input:
+        models=lambda w: [
+            f"{R}/models/{w.platform}/{m}/seed{s}.pt" for m in config["methods"] for s in config["seeds"]
+        ],
+        data=DATA,
+        code=lambda w: code("precision_sweep", platform_module(w.platform)),
+    output:
+        f"{R}/eval/{{platform}}/precision.csv",
+    log:
+        f"{R}/logs/eval/{{platform}}.precision.log",
+    benchmark:
+        f"{R}/benchmarks/eval/{{platform}}/precision.tsv"
+    params:
+        spec=lambda w: json.dumps(PRECISION, sort_keys=True),
+        fresh=lambda w: json.dumps({"first_seed": config["platforms"][w.platform]["fresh_chips"]["first_seed"]}),
+        test_subset=TEST_SUBSET_ARG,
+    threads: config["threads"]
+    resources:
+        cpu_slots=lambda w, threads: threads,
+    shell:
+        "{PY} -m pnnsat precision --models {input.models} --spec {params.spec:q}"
+        " --fresh {params.fresh:q} --data {input.data} --out {output} --threads {threads}"
+        " {params.test_subset} > {log} 2>&1"
+
+
 rule gather_platform_table:
     input:
         lambda w: [f"{R}/eval/{p}/{w.kind}.csv" for p in PLATFORM_TABLES[w.kind]],

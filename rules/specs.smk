@@ -172,14 +172,20 @@ wildcard_constraints:
     fig="|".join(config["figures"]),  # pnnsat.catalog.FIGURES
 
 
+# figS7 (pnnsat.precision_sweep): the platforms whose DAC the config describes.
+PRECISION = config.get("precision") or {}
+PRECISION_PLATFORMS = [p for p in config["platforms"] if p in PRECISION.get("controls", {})]
+
 # Tables written by one job per platform, and the platforms each covers.
 PLATFORM_TABLES = {
     "sharpness": list(config["platforms"]),
     "landscape": list(config["platforms"]),
     "rho_sweep": RHO_PLATFORMS,
+    "precision": PRECISION_PLATFORMS,
 }
 
 ALL_TABLES = (MODEL_TABLES + ["sharpness", "landscape"] + (["rho_sweep"] if RHO_PLATFORMS else [])
+              + (["precision"] if PRECISION_PLATFORMS else [])
               + ([f"ablation_{t}" for t in ABLATION_TABLES] if ABLATIONS else []))
 
 

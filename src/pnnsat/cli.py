@@ -321,6 +321,37 @@ def _cmd_ladder(args: argparse.Namespace) -> None:
     print(f"wrote {args.out} ({len(rows)} rows)")
 
 
+def _cmd_precision(args: argparse.Namespace) -> None:
+    """figS7: every ``--models`` file on device A and fresh chips through a DAC of each
+    resolution and detectors of each photon budget (pnnsat.precision_sweep)."""
+    import torch
+
+    from .data import load_splits
+    from .model_files import load_model
+    from .precision_sweep import check_spec, precision_rows
+    from .tables import write_table
+
+    spec = _json_option(args.spec, "--spec")
+    fresh = _json_option(args.fresh, "--fresh")
+    if not isinstance(spec, dict) or not {"controls", "bits", "photons", "fresh_chips",
+                                          "test_images"} <= set(spec):
+        raise ConfigError("--spec: give the config's precision block as JSON (controls, bits, "
+                          "photons, fresh_chips, test_images).")
+    check_spec(spec, list(spec["controls"]))
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    splits = load_splits(args.data, train_subset=0, test_subset=args.test_subset)
+    models = [load_model(path) for path in args.models]  # every file read before any work
+    rows = []
+    for model, meta in models:
+        if meta["platform"] not in spec["controls"]:
+            raise ConfigError(f"precision: no controls.{meta['platform']} in --spec for "
+                              f"{meta['platform']} model {meta['method']} seed {meta['seed']}.")
+        rows += precision_rows(model, meta, splits, spec, fresh)
+    write_table(rows, args.out)
+    print(f"wrote {args.out} ({len(rows)} rows)")
+
+
 def _cmd_redraw(args: argparse.Namespace) -> None:
     """Redraw published figures from the committed tables (no training)."""
     from .published import redraw
@@ -473,6 +504,16 @@ def parser() -> argparse.ArgumentParser:
     la.add_argument("--test-subset", type=positive_int, default=None)
     la.add_argument("--threads", type=positive_int, default=None)
     la.set_defaults(func=_cmd_ladder)
+
+    pr = sub.add_parser("precision", help="figS7: accuracy vs DAC bits and photons per detection")
+    pr.add_argument("--models", required=True, nargs="+")
+    pr.add_argument("--spec", required=True, help="the config's precision block (JSON)")
+    pr.add_argument("--fresh", required=True, help="the platform's fresh_chips block (JSON)")
+    pr.add_argument("--data", required=True)
+    pr.add_argument("--out", required=True)
+    pr.add_argument("--test-subset", type=positive_int, default=None)
+    pr.add_argument("--threads", type=positive_int, default=None)
+    pr.set_defaults(func=_cmd_precision)
 
     rw = sub.add_parser("redraw", help="redraw published figures from the committed tables")
     rw.add_argument("figures", nargs="*", help="figure names (default: every figure)")

@@ -30,14 +30,26 @@ LayerErrors = Mapping[str, torch.Tensor]
 
 @dataclass(frozen=True)
 class Device:
-    """One fabricated chip: hidden systematic errors per physical layer, fixed by ``seed``."""
+    """One fabricated chip: hidden systematic errors per physical layer, fixed by ``seed``; and
+    optionally the instrument it is driven and read with (:mod:`pnnsat.instrument`), which every
+    layer's errors then carry under ``"instrument"``."""
 
     platform: str
     seed: int
     errors: dict[str, LayerErrors] = field(default_factory=dict)
+    instrument: Any = None
 
     def for_layer(self, name: str) -> LayerErrors | None:
         return self.errors.get(name)
+
+    def with_instrument(self, instrument: Any) -> Device:
+        """This chip driven and read with ``instrument`` (a :class:`pnnsat.instrument.
+        Instrument`): the same errors, each layer's also carrying the instrument."""
+        errors = {name: {k: v for k, v in layer.items() if k != "instrument"}
+                  for name, layer in self.errors.items()}
+        if instrument is not None:
+            errors = {name: {**layer, "instrument": instrument} for name, layer in errors.items()}
+        return Device(self.platform, self.seed, errors, instrument)
 
 
 #: input-independent physics kept while controls are fixed (:func:`fixed_controls`); None outside

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import ieee
+from ..instrument import detect, instrument_of, program
 from .base import (
     PNN,
     LayerErrors,
@@ -222,8 +223,9 @@ class DiffractiveStack(PhysicalLayer):
 
     def mask_phases(self, errors: LayerErrors | None = None,
                     perturbation: D2NNPerturbation | None = None) -> torch.Tensor:
-        """Phases the masks impose (before any warp): Θ + fabrication errors, crosstalk, drift."""
-        phases = self.theta
+        """Phases the masks impose (before any warp): Θ (through the instrument's DAC, if any) +
+        fabrication errors, crosstalk, drift."""
+        phases = program(self.theta, errors)
         if errors is not None:
             c = float(errors["crosstalk"])
             if c > 0:
@@ -331,6 +333,8 @@ class D2NN(PNN):
         errors = None if device is None else device.for_layer("optics")
         intensity = self.optics(amplitude, errors, perturbation)
         energy = torch.einsum("bij,kij->bk", intensity, self.detectors)
+        if instrument_of(errors) is not None:  # each detector; full scale: all detected light
+            energy = detect(energy, errors, energy.sum(1, keepdim=True))
         scores = energy / energy.sum(1, keepdim=True).clamp_min(1e-12)
         return self.gain * scores + self.bias
 

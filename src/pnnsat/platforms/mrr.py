@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import ieee
+from ..instrument import detect, instrument_of, program
 from .base import (
     PNN,
     LayerErrors,
@@ -140,12 +141,14 @@ class MRRWeightBank(PhysicalLayer):
 
     def effective_detuning(self, errors: LayerErrors | None = None,
                            perturbation: MRRPerturbation | None = None) -> torch.Tensor:
-        """Δ (nm) of every ring on a device under a perturbation; the twin when both are None."""
-        detuning = self.theta - self.physics.theta0_nm
+        """Δ (nm) of every ring on a device under a perturbation; the twin when both are None.
+        A device's instrument sets Θ through its DAC (:func:`pnnsat.instrument.program`)."""
+        theta = program(self.theta, errors)
+        detuning = theta - self.physics.theta0_nm
         if errors is not None:
             detuning = detuning + errors["resonance_offset_nm"]
             kappa = errors["crosstalk_kappa"]
-            heat = self.theta - self.physics.theta0_nm
+            heat = theta - self.physics.theta0_nm
             neighbours = F.pad(heat, (1, 1))[:, :-2] + F.pad(heat, (1, 1))[:, 2:]
             detuning = detuning + kappa * neighbours
         if perturbation is not None:
@@ -162,7 +165,14 @@ class MRRWeightBank(PhysicalLayer):
                 perturbation: MRRPerturbation | None = None) -> torch.Tensor:
         weights = reuse_while_fixed(self, errors, perturbation,
                                     lambda: self.weights(errors, perturbation))
-        return self.gain * F.linear(x, weights) + self.bias
+        y = F.linear(x, weights)
+        if instrument_of(errors) is not None:
+            # balanced detection: both diodes see the channels' total power Σx (lossless rings);
+            # the difference spans ±A·Σx
+            total = x.sum(1, keepdim=True)
+            y = detect(y, errors, self.physics.amplitude * total, power=total.expand_as(y),
+                       signed=True)
+        return self.gain * y + self.bias
 
     def control_sensitivity(self, x: torch.Tensor, generator: torch.Generator,
                             step: float) -> torch.Tensor:

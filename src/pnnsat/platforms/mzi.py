@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import ieee
+from ..instrument import detect, instrument_of, program
 from .base import (
     PNN,
     LayerErrors,
@@ -316,12 +317,12 @@ class ClementsMesh(PhysicalLayer):
     # --- phases actually applied on a device under a perturbation -------------------------------
     def applied_phases(self, errors: LayerErrors | None = None,
                        perturbation: MZIPerturbation | None = None) -> torch.Tensor:
-        phases = self.theta
+        phases = drive = program(self.theta, errors)  # the heaters' settings (a DAC, if any)
         if errors is not None:
             phases = phases + errors["phase_error_rad"]
             kappa = errors["crosstalk_kappa"]
             if float(kappa) != 0.0:
-                phases = phases + kappa * self._neighbour_drive(self.theta.remainder(TWO_PI))
+                phases = phases + kappa * self._neighbour_drive(drive.remainder(TWO_PI))
         if perturbation is not None and is_active(perturbation.delta_T_K):
             beta = (self.physics.beta_rad_per_K if errors is None
                     else errors["beta_rad_per_K"])
@@ -376,7 +377,10 @@ class ClementsMesh(PhysicalLayer):
                               lambda: self.transfer_matrix(errors, perturbation))
         out = field @ u.transpose(0, 1)
         power = out.real**2 + out.imag**2
-        return power if eta_out is None else power * eta_out.to(power.dtype)
+        power = power if eta_out is None else power * eta_out.to(power.dtype)
+        if instrument_of(errors) is not None:  # each port's detector; full scale: all the light
+            power = detect(power, errors, power.sum(1, keepdim=True))
+        return power
 
     def sample_errors(self, generator: torch.Generator,
                       fabrication: MZIFabrication) -> dict[str, torch.Tensor]:
