@@ -54,6 +54,7 @@ def check_config():
     network build: a bad block stops the run here, before any job, naming its key path."""
     from pnnsat.config import validate
     from pnnsat.evaluation import check_sweeps
+    from pnnsat.instrument import instrument_from_config
     from pnnsat.platforms import get_platform
 
     validate(config, "config")  # the schema, ablations included (one validator: pnnsat.config)
@@ -63,7 +64,9 @@ def check_config():
             check_method_block(p, m, config["platforms"][p], f"platforms.{p}.{m}")
         try:
             check_sweeps(p, config["platforms"][p])
-        except ValueError as err:
+            if config["platforms"][p].get("instrument"):
+                instrument_from_config(config["platforms"][p]["instrument"])
+        except (ValueError, TypeError) as err:
             raise ValueError(f"config {err}") from None
     for a, spec in ABLATIONS.items():
         if spec["platform"] not in config["platforms"]:
@@ -72,9 +75,11 @@ def check_config():
         block = ablation_block(a)
         for m in spec["methods"]:
             check_method_block(spec["platform"], m, block, f"ablations.{a} ({m})")
-        try:  # the changed network must build
+        try:  # the changed network (and device A's instrument, if any) must build
             get_platform(spec["platform"]).build_model(block)
-        except ValueError as err:
+            if block.get("instrument"):
+                instrument_from_config(block["instrument"])
+        except (ValueError, TypeError) as err:
             raise ValueError(f"config ablations.{a}: {err}") from None
     from pnnsat.ladder import check_headline
     from pnnsat.precision_sweep import check_spec as check_precision

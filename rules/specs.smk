@@ -68,7 +68,7 @@ SWEEP_KEYS = [key for key in TABLE_SWEEPS.values() if key]
 
 
 # Keys of a platform's config block that define the hardware a model is trained for.
-TRAINING_KEYS = ("physics", "device", "network")
+TRAINING_KEYS = ("physics", "device", "network", "instrument")
 RUNS = [(p, m, s) for p in config["platforms"] for m in config["methods"] for s in config["seeds"]]
 
 
@@ -114,7 +114,7 @@ def train_priority(platform, method, block=None):
 
 
 # Ablations (ABLATIONS, ablation_block: rules/checks.smk): the tables they write.
-ABLATION_TABLES = ["training", "thermal_drift", "fresh_chips"]
+ABLATION_TABLES = ["training", "curves", "thermal_drift", "fresh_chips"]
 
 
 ABLATION_RUNS = [(a, m) for a, spec in ABLATIONS.items() for m in spec["methods"]]

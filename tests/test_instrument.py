@@ -155,3 +155,29 @@ def test_program_and_detect_return_their_input_without_an_instrument():
     theta = torch.randn(5)
     assert program(theta, None) is theta and program(theta, {"x": theta}) is theta
     assert detect(theta, None, torch.tensor(1.0)) is theta
+
+
+def test_needed_is_the_resolution_from_which_on_every_point_is_within_a_point():
+    import pandas as pd
+
+    from pnnsat.precision_report import needed
+
+    summary = pd.DataFrame({"platform": "mrr", "method": "bp", "axis": "dac_bits",
+                            "value": [2.0, 4.0, 6.0, 8.0], "loss": [-30.0, -0.5, -1.5, -0.2]})
+    assert needed(summary, "dac_bits").needed.iloc[0] == 8.0  # 4 bits is not enough: 6 loses 1.5
+    summary["loss"] = [-30.0, -5.0, -3.0, -2.0]
+    assert math.isnan(needed(summary, "dac_bits").needed.iloc[0])
+
+
+def test_a_bad_precision_block_is_named():
+    from pnnsat.precision_sweep import check_spec
+
+    spec = {"controls": {"mrr": {"low": -1.5, "high": 1.5, "law": "quadratic"}},
+            "bits": [4, 8], "photons": [100.0]}
+    check_spec(spec, ["mrr"])
+    with pytest.raises(ValueError, match="precision.controls names 'mzi'"):
+        check_spec({**spec, "controls": {"mzi": {"low": 0.0, "high": 1.0}}}, ["mrr"])
+    with pytest.raises(ValueError, match=r"precision.controls.mrr: ControlDAC: high"):
+        check_spec({**spec, "controls": {"mrr": {"low": 1.0, "high": -1.0}}}, ["mrr"])
+    with pytest.raises(ValueError, match="precision.photons"):
+        check_spec({**spec, "photons": [0.0]}, ["mrr"])

@@ -285,3 +285,29 @@ def test_the_ladder_has_every_rung_of_every_model_and_its_first_rungs_agree_with
             assert np.allclose(mine, theirs.reindex(mine.index), atol=1.5 / n), (name, rung)
             compared += 1
     assert compared >= 4  # MRR at 2 K (device A, twin), MZI device A, D2NN at 1° (device A, twin)
+
+
+def test_the_precision_sweep_has_every_point_and_its_exact_chip_is_the_evaluation_tables():
+    """figS7: every model of a platform with a DAC on device A and the fresh chips at every
+    resolution and photon budget; its exact points read what thermal_drift.csv (ΔT = 0) and
+    fresh_chips.csv (nominal) read for the same chips and images."""
+    table, drift, fresh = (quick_table(t) for t in ("precision", "thermal_drift", "fresh_chips"))
+    spec = QUICK["precision"]
+    platforms = [p for p in QUICK["platforms"] if p in spec["controls"]]
+    assert keys(table) == {k for k in MODELS if k[0] in platforms}
+    points = 1 + len(spec["bits"]) + len(spec["photons"])
+    assert len(table) == len(keys(table)) * (1 + spec["fresh_chips"]) * points
+    n = min(spec["test_images"], QUICK["data"]["test_subset"])
+    assert (table.n_test == n).all() and table.accuracy.between(0, 1).all()
+    if n != QUICK["data"]["test_subset"]:
+        return
+    exact = table[table.axis == "exact"]
+    on_a = exact[exact.target == "device"].set_index(["platform", "method", "seed"]).accuracy
+    there = drift[(drift.target == "device") & (drift.delta_T_K == 0.0)].set_index(
+        ["platform", "method", "seed"]).accuracy
+    assert np.allclose(on_a, there.reindex(on_a.index), atol=1.5 / n)
+    mine = exact[exact.target == "fresh"].set_index(
+        ["platform", "method", "seed", "device_seed"]).accuracy
+    theirs = fresh[fresh.axis == "nominal"].set_index(
+        ["platform", "method", "seed", "device_seed"]).accuracy.reindex(mine.index)
+    assert np.allclose(mine, theirs, atol=1.5 / n)

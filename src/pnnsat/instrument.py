@@ -163,6 +163,19 @@ class Instrument:
     readout: Readout | None = None
 
 
+def instrument_from_config(block: Mapping[str, Any]) -> Instrument:
+    """An instrument from a config block ``{dac: {bits, low, high, law, periodic}, readout:
+    {photons, thermal, adc_bits, seed}}`` (either may be left out: exact controls, noiseless
+    detection) — e.g. ``platforms.<p>.instrument``, device A's while in situ methods train on it.
+    Raises ValueError naming the field."""
+    unknown = sorted(set(block) - {"dac", "readout"})
+    if unknown:
+        raise ValueError(f"instrument names {unknown}; allowed: ['dac', 'readout'].")
+    dac = ControlDAC(**block["dac"]) if block.get("dac") else None
+    readout = Readout(**block["readout"]) if block.get("readout") else None
+    return Instrument(dac=dac, readout=readout)
+
+
 def instrument_of(errors: Mapping[str, Any] | None) -> Instrument | None:
     """The instrument a physical layer's errors carry (``Device.with_instrument``), or None."""
     return None if errors is None else errors.get("instrument")

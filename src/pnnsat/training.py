@@ -27,6 +27,7 @@ from .chips import device_a, device_a_seed
 from .config import first_line
 from .data import Splits, load_splits
 from .hardware import SimulatedSystem
+from .instrument import instrument_from_config
 from .methods import TrainingContext, build_method
 from .model_files import provenance, save_model
 from .numerics import verify as verify_numerics
@@ -163,7 +164,10 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
     method = build_method(spec.method, spec.method_config)
     system = None
     if method.in_situ:  # in situ methods train on device A, reached only through measurements
-        system = SimulatedSystem(model, device_a(model, spec.platform, spec.platform_config))
+        chip = device_a(model, spec.platform, spec.platform_config)
+        if spec.platform_config.get("instrument"):  # driven through a DAC, read with noise
+            chip = chip.with_instrument(instrument_from_config(spec.platform_config["instrument"]))
+        system = SimulatedSystem(model, chip)
     method.bind(model, TrainingContext(platform=platform, platform_config=spec.platform_config,
                                        seed=spec.seed, system=system,
                                        input_shape=tuple(splits.train_x.shape[1:]),
