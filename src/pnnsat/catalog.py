@@ -245,14 +245,15 @@ FIGURES: dict[str, FigureRow] = {
         "score marked.",
         needs=("ladder.headlines",)),
     "figS7_precision": FigureRow(
-        ("precision",),
+        ("precision", "curves", "ablation_curves", "thermal_drift", "ablation_thermal_drift"),
         "Beyond the paper: every model, unchanged, on device A and 2 fresh chips driven through "
         "a DAC of 2–12 bits (MRR heaters over ±1.5 nm of detuning, MZI heaters over 2π, both "
         "∝ V²; D2NN SLM gray levels over 2π) and read with 10–10⁵ photons per detection at full "
         "scale (shot noise), against the exact chip on the same 2 000 test images; mean over 3 "
         "seeds with 95 % intervals, and the bits and photons at which each method keeps its "
-        "accuracy within 1 point.",
-        needs=("precision.controls",)),
+        "accuracy within 1 point; the MZI's pat and sat_pat trained in situ on a device A with "
+        "8-bit DACs and ADCs and 1 000 photons per detection: curves and cost.",
+        needs=("precision.controls", "ablations")),
 }
 
 
