@@ -310,4 +310,5 @@ def test_the_precision_sweep_has_every_point_and_its_exact_chip_is_the_evaluatio
         ["platform", "method", "seed", "device_seed"]).accuracy
     theirs = fresh[fresh.axis == "nominal"].set_index(
         ["platform", "method", "seed", "device_seed"]).accuracy.reindex(mine.index)
-    assert np.allclose(mine, theirs, atol=1.5 / n)
+    both = theirs.notna()  # a platform's fresh_chips may hold fewer chips than the sweep uses
+    assert both.sum() >= len(keys(table)) and np.allclose(mine[both], theirs[both], atol=1.5 / n)

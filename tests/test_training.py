@@ -81,6 +81,28 @@ def test_interrupted_training_resumes_to_the_same_model(synthetic_cache, tmp_pat
         assert torch.equal(value, b["state_dict"][name]), name
 
 
+def test_in_situ_training_on_a_noisy_chip_resumes_to_the_same_model(synthetic_cache, tmp_path,
+                                                                   monkeypatch):
+    """Device A read with shot noise and driven through a DAC (``platform_config.instrument``):
+    pat trains on the noisy measurements, and an interrupted run resumes the noise where it left
+    it (the readout's generator is in the checkpoint)."""
+    noisy = dataclasses.replace(spec("pat", epochs=2), platform_config={
+        **BLOCK, "instrument": {"dac": {"bits": 8, "low": -1.5, "high": 1.5, "law": "quadratic"},
+                                "readout": {"photons": 100.0, "adc_bits": 8, "seed": 5}}})
+    full = train(noisy, synthetic_cache, tmp_path / "full.pt", progress=False)
+    exact = train(spec("pat", epochs=2), synthetic_cache, tmp_path / "exact.pt", progress=False)
+    assert full["history"] != exact["history"]  # the noise reached the training
+    original = training.head_accuracy
+    monkeypatch.setattr(training, "head_accuracy", interrupted_on_call(2, original))
+    with pytest.raises(KeyboardInterrupt):
+        train(noisy, synthetic_cache, tmp_path / "resumed.pt", progress=False)
+    monkeypatch.setattr(training, "head_accuracy", original)
+    train(noisy, synthetic_cache, tmp_path / "resumed.pt", progress=False)
+    a, b = torch.load(tmp_path / "full.pt"), torch.load(tmp_path / "resumed.pt")
+    for name, value in a["state_dict"].items():
+        assert torch.equal(value, b["state_dict"][name]), name
+
+
 def test_warm_up_epochs_are_never_kept_and_must_leave_epochs_to_train(synthetic_cache,
                                                                       tmp_path):
     warm = dataclasses.replace(spec("dat", epochs=2), patience=1,

@@ -168,6 +168,9 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
         if spec.platform_config.get("instrument"):  # driven through a DAC, read with noise
             chip = chip.with_instrument(instrument_from_config(spec.platform_config["instrument"]))
         system = SimulatedSystem(model, chip)
+    # the noise of device A's detectors, if any: its generator resumes with the checkpoint
+    readout = None if system is None or system.device is None or system.device.instrument is None \
+        else system.device.instrument.readout
     method.bind(model, TrainingContext(platform=platform, platform_config=spec.platform_config,
                                        seed=spec.seed, system=system,
                                        input_shape=tuple(splits.train_x.shape[1:]),
@@ -193,6 +196,8 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
             method.load_state_dict(state["method"])
             if system is not None:
                 system.queries = state["device_queries"]
+            if readout is not None and "readout_rng" in state:
+                readout.generator.set_state(state["readout_rng"])
             history, start_epoch, wall_before = state["history"], state["epoch"], state["wall"]
             best = state.get("best", {})
             if best and "last_improvement" not in best:  # a checkpoint of the older rule
@@ -264,6 +269,8 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
                         "optimizer": optimizer.state_dict(), "history": history,
                         "method": method.state_dict(),
                         "device_queries": 0 if system is None else system.queries,
+                        **({} if readout is None else
+                           {"readout_rng": readout.generator.get_state()}),
                         "epoch": epoch + 1, "best": best,
                         "wall": wall_before + time.perf_counter() - t0}, tmp)
         good_epoch = epoch + 1
