@@ -60,11 +60,6 @@ class SimulatedSystem:
         self._perturbation = perturbation
         self.queries = 0
 
-    @property
-    def device(self) -> Device | None:
-        """The simulated chip (None: the twin), with its instrument if it carries one."""
-        return self._device
-
     @torch.no_grad()
     def measure_layer(self, name: str, theta: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
         if name not in self._layers:

@@ -162,15 +162,13 @@ def train(spec: TrainSpec, data_cache: str | Path, out: str | Path, threads: int
     model = build_model(spec).to(dev)
     platform = get_platform(spec.platform)
     method = build_method(spec.method, spec.method_config)
-    system = None
+    system = readout = None  # readout: device A's detectors' noise, resumed with the checkpoint
     if method.in_situ:  # in situ methods train on device A, reached only through measurements
         chip = device_a(model, spec.platform, spec.platform_config)
         if spec.platform_config.get("instrument"):  # driven through a DAC, read with noise
-            chip = chip.with_instrument(instrument_from_config(spec.platform_config["instrument"]))
+            instrument = instrument_from_config(spec.platform_config["instrument"])
+            chip, readout = chip.with_instrument(instrument), instrument.readout
         system = SimulatedSystem(model, chip)
-    # the noise of device A's detectors, if any: its generator resumes with the checkpoint
-    readout = None if system is None or system.device is None or system.device.instrument is None \
-        else system.device.instrument.readout
     method.bind(model, TrainingContext(platform=platform, platform_config=spec.platform_config,
                                        seed=spec.seed, system=system,
                                        input_shape=tuple(splits.train_x.shape[1:]),
