@@ -44,4 +44,5 @@ rule figure:
         "{PY} -m papermill {input.notebook} {log.notebook} -k python3 --log-output"
         " -y {params.parameters:q} > {log.log} 2>&1 || {{ echo \"figure {wildcards.fig}:"
         " $(grep -E '^[A-Za-z]*(Error|Exception): ' {log.log} | tail -n 1)"
-        " (full log: {log.log})\" >&2; exit 1; }}; cp {log.notebook} {output.notebook}"
+        " (full log: {log.log})\" >&2; exit 1; }}; {PY} -m pnnsat publish {log.notebook}"
+        " {output.notebook} >> {log.log}"

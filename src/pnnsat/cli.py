@@ -360,6 +360,20 @@ def _cmd_redraw(args: argparse.Namespace) -> None:
         print(f"wrote {path} (and its figure)")
 
 
+def _cmd_publish(args: argparse.Namespace) -> None:
+    """Publish a figure notebook's execution (read-only, stable bytes, with its provenance)."""
+    from .published import publish
+
+    print(f"wrote {publish(args.executed, args.target)}")
+
+
+def _cmd_book(args: argparse.Namespace) -> None:
+    """Build the browsable book (docs/ and the published executions) without executing."""
+    from .book import build
+
+    print(f"wrote {build(args.out) / 'index.html'}")
+
+
 def _cmd_gather(args: argparse.Namespace) -> None:
     from .tables import concat_tables
 
@@ -518,6 +532,15 @@ def parser() -> argparse.ArgumentParser:
     rw = sub.add_parser("redraw", help="redraw published figures from the committed tables")
     rw.add_argument("figures", nargs="*", help="figure names (default: every figure)")
     rw.set_defaults(func=_cmd_redraw, uses_torch=False)
+
+    pb = sub.add_parser("publish", help="publish a figure notebook's papermill execution")
+    pb.add_argument("executed", help="the executed notebook papermill wrote")
+    pb.add_argument("target", help="the published copy, <figures>/notebooks/<figure>.ipynb")
+    pb.set_defaults(func=_cmd_publish, uses_torch=False)
+
+    bk = sub.add_parser("book", help="the browsable book: docs/ and the executed notebooks")
+    bk.add_argument("--out", default=None, help="build folder (default build/book)")
+    bk.set_defaults(func=_cmd_book, uses_torch=False)
 
     g = sub.add_parser("gather", help="concatenate tidy tables")
     g.add_argument("--out", required=True)

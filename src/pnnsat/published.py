@@ -122,12 +122,107 @@ def write_nbval_notebooks(folder: str | Path) -> list[Path]:
     return written
 
 
-def redraw(names: list[str] | None = None, figures_dir: str = PUBLISHED) -> list[Path]:
-    """Re-execute figure notebooks on the committed tables: each source notebook runs with its
-    own defaults (the published figure's parameters, reading ``figures/tables``) and saves its
-    figure into ``figures_dir``; the executed notebook replaces
-    ``<figures_dir>/notebooks/<name>.ipynb`` only if every cell ran."""
+#: the packages whose versions a published notebook records (besides Python and pnnsat)
+RECORDED_PACKAGES = ("numpy", "pandas", "scipy", "matplotlib", "seaborn", "papermill", "torch")
+#: cell ids of what publishing adds or renames (stable, so a redraw writes the same bytes)
+HEADER_ID = "published-header"
+#: metadata that changes at every execution and says nothing about the figure
+VOLATILE_NOTEBOOK_KEYS = ("start_time", "end_time", "duration", "environment_variables")
+VOLATILE_CELL_KEYS = ("execution", "papermill")
+
+
+def publish(executed: str | Path, target: str | Path) -> Path:
+    """Write the papermill execution ``executed`` of a figure notebook as its published copy
+    ``target``: a first cell saying what it is, how to redraw it without computing and what it
+    was drawn from (each table's SHA-256, the packages' versions); every cell read-only in
+    Jupyter (``editable``/``deletable`` false) and the file itself without write permission;
+    execution times and random cell ids dropped, so the same tables give the same bytes."""
     import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    name = Path(target).stem
+    if name not in figure_names():
+        raise ValueError(f"{target}: no figure notebook named {name!r} in {SOURCES}/.")
+    info = nb.metadata.get("papermill", {})
+    for key in VOLATILE_NOTEBOOK_KEYS:
+        info.pop(key, None)
+    if info:
+        info["input_path"] = f"{SOURCES}/{name}.ipynb"
+        info["output_path"] = _relative(target)
+    nb.cells = [c for c in nb.cells if c.get("id") != HEADER_ID]
+    for cell in nb.cells:
+        for key in VOLATILE_CELL_KEYS:
+            cell.metadata.pop(key, None)
+        if INJECTED in cell.metadata.get("tags", []):
+            cell.id = INJECTED
+        cell.metadata.update(editable=False, deletable=False)
+    provenance = _provenance(name, parameters(nb)["results_dir"])
+    nb.metadata["pnnsat"] = {"published": True, "source": f"{SOURCES}/{name}.ipynb",
+                             **provenance}
+    header = nbformat.v4.new_markdown_cell(_header(name, provenance),
+                                           metadata={"editable": False, "deletable": False})
+    header.id = HEADER_ID
+    nb.cells.insert(0, header)
+    with atomic_path(target) as tmp:
+        nbformat.write(nb, tmp)
+    Path(target).chmod(0o444)  # read-only for Jupyter and editors (git keeps no write bits)
+    return Path(target)
+
+
+def _relative(path: str | Path) -> str:
+    path = Path(path).absolute()
+    root = resolve(".")
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def _provenance(name: str, results_dir: str) -> dict[str, Any]:
+    """What figure ``name`` was drawn from: each table it reads (path, SHA-256) and the
+    versions of Python and the packages that drew it."""
+    import hashlib
+    import platform
+    from importlib import metadata
+
+    from .catalog import figure_tables
+
+    tables = {}
+    for table in figure_tables(name):
+        path = resolve(results_dir) / "tables" / f"{table}.csv"
+        if path.is_file():
+            tables[_relative(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    versions = {"python": platform.python_version()}
+    for package in ("pnnsat", *RECORDED_PACKAGES):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return {"tables": tables, "versions": versions}
+
+
+def _header(name: str, provenance: dict[str, Any]) -> str:
+    """The first cell of a published notebook (Markdown)."""
+    tables = "; ".join(f"`{path}` (SHA-256 `{digest[:12]}…`)"
+                       for path, digest in provenance["tables"].items())
+    versions = ", ".join(f"{k} {v}" for k, v in provenance["versions"].items())
+    return (
+        f"> **Published execution, read-only.** This is the executed copy of "
+        f"`{SOURCES}/{name}.ipynb` that drew `{PUBLISHED}/{name}.png` (and `.pdf`). Read it here; "
+        "do not run it in place (JupyterLab started with `make lab` refuses to save it, and the "
+        "file has no write permission).\n"
+        ">\n"
+        f"> **Redraw it without computing** (seconds, from the committed tables): open "
+        f"`{SOURCES}/{name}.ipynb` and *Run All* (it saves into `results/by-hand/figures/`), or "
+        f"run `make redraw` or `.venv/bin/python -m pnnsat redraw {name}`. **Recompute it from "
+        "training**: `make figures` (the full run; see the README).\n"
+        ">\n"
+        f"> **Drawn from** {tables}; with {versions}.")
+
+
+def redraw(names: list[str] | None = None, figures_dir: str = PUBLISHED) -> list[Path]:
+    """Re-execute figure notebooks on the committed tables: each source notebook runs with the
+    parameters injected into its published execution (reading ``figures/tables``; see
+    :func:`_published_parameters`) and saves its figure into ``figures_dir``; the execution is
+    published (:func:`publish`) over ``<figures_dir>/notebooks/<name>.ipynb`` only if every cell
+    ran. The same tables and source give the same bytes: figure, PDF and notebook."""
     import papermill
 
     known = figure_names()
@@ -144,15 +239,23 @@ def redraw(names: list[str] | None = None, figures_dir: str = PUBLISHED) -> list
             try:
                 papermill.execute_notebook(
                     str(resolve(SOURCES) / f"{name}.ipynb"), str(executed),
-                    parameters={"figures_dir": figures_dir}, kernel_name="python3",
+                    parameters=_published_parameters(target, figures_dir), kernel_name="python3",
                     progress_bar=False, cwd=str(resolve(".")))
             except papermill.PapermillExecutionError as err:
                 raise RedrawError(f"{name}: cell {err.exec_count} failed with {err.ename}: "
                                   f"{err.evalue}; {target} is left as it was.") from err
-            nb = nbformat.read(executed, as_version=4)
-        nb.metadata.papermill.input_path = f"{SOURCES}/{name}.ipynb"
-        nb.metadata.papermill.output_path = str(target.relative_to(resolve(".")))
-        with atomic_path(target) as tmp:
-            nbformat.write(nb, tmp)
-        written.append(target)
+            written.append(publish(executed, target))
     return written
+
+
+def _published_parameters(target: Path, figures_dir: str) -> dict[str, Any]:
+    """What papermill injects to redraw ``target``: the values injected into its published
+    execution (so the redrawn copy is that execution again), saving into ``figures_dir``."""
+    import nbformat
+
+    values: dict[str, Any] = {}
+    if target.is_file():
+        for cell in tagged(nbformat.read(target, as_version=4), INJECTED):
+            values.update(_assignments(cell.source))
+    values["figures_dir"] = figures_dir
+    return dict(sorted(values.items()))
