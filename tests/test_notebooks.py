@@ -60,8 +60,14 @@ def test_source_notebook_is_clean_and_reads_the_published_tables(path):
     assert values["figures_dir"] == "results/by-hand/figures"
     # what it draws is the catalog's choice (None), never a list of ids of its own
     assert values.get("platforms", None) is None and values.get("methods", None) is None
-    assert len(published.tagged(nb, "nbval-check-output")) == 1, \
-        "exactly one summary cell is compared by nbval"
+    # nbval compares two printed outputs: the verdict (after the cell that reads the tables),
+    # then the summary
+    checked = published.tagged(nb, published.CHECKED)
+    assert len(checked) == 2 and checked[0].id == "verdict", \
+        "the verdict and the summary, in that order, are the cells nbval compares"
+    assert published.tagged(nb, "verdict") == checked[:1]
+    assert f'print_verdict("{path.stem}", results_dir)' in checked[0].source
+    assert "**Verdict**" in nb.cells[0].source and "**What to look for**" in nb.cells[0].source
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -79,8 +85,10 @@ def test_published_notebook_is_an_execution_of_the_current_source(path):
     for name, value in ran.items():
         assert value == defaults[name] or (defaults[name] is None and value == resolved[name]), \
             (name, stale)
-    summary = published.tagged(executed, "nbval-check-output")[0]
-    assert summary.outputs and all(o.output_type == "stream" for o in summary.outputs)
+    for checked in published.tagged(executed, published.CHECKED):  # verdict, summary
+        assert checked.outputs and all(o.output_type == "stream" for o in checked.outputs)
+    verdict = "".join(o.text for o in published.tagged(executed, "verdict")[0].outputs)
+    assert verdict.startswith(f"Verdict ({path.stem}") and "separated" in verdict
     assert not any(o.output_type == "error" for c in executed.cells if c.cell_type == "code"
                    for o in c.outputs)
 
@@ -91,8 +99,9 @@ def test_nbval_notebook_runs_the_source_against_the_published_summary(path):
     assert published.code_cells(nb) == published.code_cells(read(path))
     assert published.parameters(nb)["figures_dir"] == published.NBVAL_FIGURES
     assert published.parameters(nb)["results_dir"] == published.PUBLISHED
-    reference = published.tagged(published_notebook(path), "nbval-check-output")[0]
-    assert published.tagged(nb, "nbval-check-output")[0].outputs == reference.outputs
+    references = published.tagged(published_notebook(path), published.CHECKED)
+    assert [c.outputs for c in published.tagged(nb, published.CHECKED)] == \
+        [c.outputs for c in references]
 
 
 def nbval(notebook, tmp_path):

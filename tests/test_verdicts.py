@@ -121,7 +121,7 @@ def test_every_figure_gives_a_few_lines_from_the_committed_tables(figure):
 def test_print_verdict_prints_a_header_and_indented_lines(capsys):
     print_verdict("fig2_offline_vs_online", "figures")
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "Verdict (fig2_offline_vs_online, from figures/tables):"
+    assert out[0] == "Verdict (fig2_offline_vs_online):"
     assert out[1:] == ["  " + line for line in verdict_lines("fig2_offline_vs_online",
                                                              "figures")]
 

@@ -26,6 +26,8 @@ SOURCES = "notebooks"
 #: where nbval's executions save their figures (never over the published ones)
 NBVAL_FIGURES = "results/nbval/figures"
 INJECTED = "injected-parameters"
+#: the tag of the cells whose printed outputs nbval compares (the verdict and the summary)
+CHECKED = "nbval-check-output"
 
 
 class RedrawError(RuntimeError):
@@ -79,7 +81,8 @@ def figure_names() -> list[str]:
 def nbval_notebook(name: str) -> Any:
     """The notebook nbval runs for figure ``name``: the source notebook's cells, parameterised
     as the published execution was (its injected values, but saving its figure under
-    :data:`NBVAL_FIGURES`), with the published summary cell's outputs as the reference."""
+    :data:`NBVAL_FIGURES`), with the published verdict and summary cells' outputs as the
+    references."""
     import nbformat
 
     source = nbformat.read(resolve(SOURCES) / f"{name}.ipynb", as_version=4)
@@ -99,13 +102,13 @@ def nbval_notebook(name: str) -> Any:
         metadata={"tags": [INJECTED]})
     position = nb.cells.index(tagged(nb, "parameters")[0]) + 1
     nb.cells.insert(position, injected)
-    reference = tagged(published, "nbval-check-output")
-    if len(reference) != 1 or not reference[0].outputs:
-        raise ValueError(f"{published_path} has no summary output (a cell tagged "
-                         "nbval-check-output with outputs): run `make redraw`.")
-    summary = tagged(nb, "nbval-check-output")[0]
-    # nbval skips a cell without an execution count ("unrun"): keep the published one's
-    summary.outputs, summary.execution_count = reference[0].outputs, reference[0].execution_count
+    references, checked = tagged(published, CHECKED), tagged(nb, CHECKED)
+    if len(references) != len(checked) or not all(r.outputs for r in references):
+        raise ValueError(f"{published_path} lacks the outputs of the {len(checked)} cells tagged "
+                         f"{CHECKED} in its source (verdict, summary): run `make redraw`.")
+    for cell, reference in zip(checked, references, strict=True):
+        # nbval skips a cell without an execution count ("unrun"): keep the published one's
+        cell.outputs, cell.execution_count = reference.outputs, reference.execution_count
     return nb
 
 

@@ -588,9 +588,10 @@ def verdict_lines(figure: str, results_dir: str | Path) -> list[str]:
 
 
 def print_verdict(figure: str, results_dir: str | Path) -> None:
-    """Print ``Verdict (<figure>, from <results_dir>/tables):`` and :func:`verdict_lines`, each
-    indented by two spaces."""
+    """Print ``Verdict (<figure>):`` and :func:`verdict_lines`, each indented by two spaces (the
+    notebook has said which run's tables it reads; the output stays the same for a copy of
+    them elsewhere)."""
     lines = verdict_lines(figure, results_dir)
-    print(f"Verdict ({figure}, from {Path(results_dir) / 'tables'}):")
+    print(f"Verdict ({figure}):")
     for line in lines:
         print(f"  {line}")
