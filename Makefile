@@ -21,8 +21,8 @@ $(VENV)/.installed: envs/requirements.txt pyproject.toml envs/jupyter_server_con
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r envs/requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
-	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
-	cp envs/jupyter_server_config.json $(VENV)/etc/jupyter/jupyter_server_config.d/pnnsat.json
+	mkdir -p $(VENV)/etc/jupyter
+	cp envs/jupyter_server_config.json $(VENV)/etc/jupyter/jupyter_server_config.json
 	$(MAKE) --no-print-directory protect
 	touch $@
 

@@ -39,9 +39,11 @@ rule figure:
         # the catalog rows it draws: an edit of one (a method's colour) reruns the figures that
         # draw it, and only those (the catalog is no code input of any job)
         rows=lambda w: json.dumps(rows_drawn(w.fig, config), sort_keys=True),
-    # on failure, the notebook's own one-line error first (papermill's traceback is in the log)
+    # on failure, the notebook's own one-line error first (papermill's traceback is in the log);
+    # PNNSAT_PUBLISHING: this job may write the published figures (pnnsat.plotting.save_figure)
     shell:
-        "{PY} -m papermill {input.notebook} {log.notebook} -k python3 --log-output"
+        "PNNSAT_PUBLISHING=1 {PY} -m papermill {input.notebook} {log.notebook} -k python3"
+        " --log-output"
         " -y {params.parameters:q} > {log.log} 2>&1 || {{ echo \"figure {wildcards.fig}:"
         " $(grep -E '^[A-Za-z]*(Error|Exception): ' {log.log} | tail -n 1)"
         " (full log: {log.log})\" >&2; exit 1; }}; {PY} -m pnnsat publish {log.notebook}"

@@ -23,8 +23,8 @@ def site(tmp_path_factory) -> Path:
     return book.build(tmp_path_factory.mktemp("book"))
 
 
-@pytest.fixture(scope="module")
-def browser():
+def chrome():
+    """Debian's Chromium, headless, through its WebDriver (console messages logged)."""
     if CHROMIUM is None or DRIVER is None:
         pytest.fail("Chromium and chromedriver are needed: `make browser` (as root) or "
                     "`sudo apt-get install -y chromium chromium-driver`")
@@ -39,6 +39,13 @@ def browser():
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
     driver.set_page_load_timeout(60)
+    driver.set_script_timeout(300)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def browser():
+    driver = chrome()
     yield driver
     driver.quit()
 

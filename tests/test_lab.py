@@ -5,9 +5,14 @@ commits the source notebooks without their outputs (the nbstripout filter of `ma
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import shlex
+import socket
 import subprocess
+import time
+import urllib.request
 
 import nbformat
 import pytest
@@ -70,7 +75,7 @@ def test_jupyter_still_saves_elsewhere_a_published_notebook_saved_as(manager):
 
 
 def test_setup_installs_the_manager_as_the_environments_jupyter_default():
-    installed = REPO / ".venv/etc/jupyter/jupyter_server_config.d/pnnsat.json"
+    installed = REPO / ".venv/etc/jupyter/jupyter_server_config.json"
     shipped = json.loads((REPO / "envs/jupyter_server_config.json").read_text())
     assert shipped["ServerApp"]["contents_manager_class"] == \
         f"{PublishedReadOnlyContentsManager.__module__}.{PublishedReadOnlyContentsManager.__name__}"
@@ -105,3 +110,91 @@ def test_git_strips_the_outputs_of_source_notebooks_and_keeps_the_published_ones
                               capture_output=True, check=True).stdout
     assert stripped == subprocess.run(["git", "show", f":{SOURCE}"], cwd=REPO,
                                       capture_output=True, check=True).stdout
+
+
+def test_a_figure_saved_by_hand_into_the_published_folder_goes_to_by_hand(monkeypatch, capsys):
+    """Run All on a published execution runs its injected `figures_dir = "figures"`: outside
+    the publishing jobs (PNNSAT_PUBLISHING unset) the figure goes to results/by-hand/figures."""
+    import matplotlib.pyplot as plt
+
+    from pnnsat import plotting
+
+    monkeypatch.delenv(plotting.PUBLISHING, raising=False)
+    name = f"test-lab-guard-{os.getpid()}"
+    written = plotting.save_figure(plt.figure(), name, "figures")
+    try:
+        assert [p.parent for p in written] == [REPO / plotting.BY_HAND] * 2
+        assert not any((REPO / "figures" / f"{name}.{ext}").exists() for ext in ("png", "pdf"))
+        assert "holds the published figures" in capsys.readouterr().out
+    finally:
+        for path in written:
+            path.unlink()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_run_all_on_a_published_notebook_in_jupyterlab_changes_nothing_committed():
+    """JupyterLab (this environment's, as `make lab` starts it) in headless Chromium: open the
+    published fig4 execution, Run All (every cell runs, no error), then save: the save is
+    refused, the file keeps its bytes, and git sees no change under figures/ or notebooks/."""
+    from test_book import chrome
+
+    record = REPO / RECORD
+    before = record.read_bytes()
+    port = free_port()
+    lab = subprocess.Popen(
+        [str(REPO / ".venv/bin/jupyter"), "lab", "--no-browser", f"--port={port}",
+         "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--allow-root",
+         "--expose-app-in-browser", f"--ServerApp.root_dir={REPO}"],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    driver = None
+    try:
+        for _ in range(120):
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=1)
+                break
+            time.sleep(0.5)
+        driver = chrome()
+        driver.get(f"http://127.0.0.1:{port}/lab/tree/{RECORD}")
+        ready = """const a = window.jupyterapp, w = a && a.shell.currentWidget;
+            const k = w && w.sessionContext && w.sessionContext.session
+                      && w.sessionContext.session.kernel;
+            return !!(w && w.context && w.context.isReady && k && k.status === 'idle');"""
+        for _ in range(240):
+            if driver.execute_script(ready):
+                break
+            time.sleep(0.5)
+        assert driver.execute_script(
+            "return window.jupyterapp.shell.currentWidget.context.contentsModel.writable") is False
+        ran = driver.execute_async_script("""const done = arguments[arguments.length - 1];
+            const a = window.jupyterapp, w = a.shell.currentWidget;
+            a.commands.execute('notebook:run-all-cells').then(async () => {
+              const k = w.sessionContext.session.kernel;
+              for (let i = 0; i < 600 && k.status !== 'idle'; i++)
+                await new Promise(r => setTimeout(r, 500));
+              const cells = w.content.widgets.filter(c => c.model.type === 'code');
+              const outs = cells.flatMap(c => c.model.outputs.toJSON());
+              w.context.save().then(() => done({saved: true}))
+                .catch(e => done({saved: false, message: String(e.message || e),
+                                  counts: cells.map(c => c.model.executionCount),
+                                  errors: outs.filter(o => o.output_type === 'error').length}));
+            });""")
+        assert ran["saved"] is False and SOURCE in ran["message"], ran
+        assert ran["errors"] == 0 and None not in ran["counts"], ran
+    finally:
+        if driver is not None:
+            driver.quit()
+        lab.terminate()
+        lab.wait(30)
+    assert record.read_bytes() == before
+    # nothing differs from git's index, and nothing new (figures, checkpoints) appeared there
+    changed = subprocess.run(["git", "diff", "--name-only", "--", "figures", "notebooks"],
+                             cwd=REPO, capture_output=True, text=True, check=True).stdout
+    new = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "--", "figures",
+                          "notebooks"], cwd=REPO, capture_output=True, text=True,
+                         check=True).stdout
+    assert changed == new == "", (changed, new)

@@ -6,9 +6,11 @@ the committed file. :class:`PublishedReadOnlyContentsManager` is the Jupyter ser
 with one rule added: a published notebook is reported not writable (JupyterLab then marks it
 read-only and does not autosave it) and a save, rename or delete of it is refused with a message
 naming the source notebook to run instead. ``make setup`` installs it as the default of the
-virtual environment's Jupyter server (``envs/jupyter_server_config.json`` copied into
-``.venv/etc/jupyter/jupyter_server_config.d/``), so ``make lab`` and any ``.venv/bin/jupyter lab``
-use it; "File > Save Notebook As…" to another folder still works.
+virtual environment's Jupyter server (``envs/jupyter_server_config.json`` copied to
+``.venv/etc/jupyter/jupyter_server_config.json``), so ``make lab`` and any
+``.venv/bin/jupyter lab`` use it; "File > Save Notebook As…" to another folder still works.
+Run All itself stays possible: a figure it saves goes to ``results/by-hand/figures/``
+(:func:`pnnsat.plotting.save_figure`).
 """
 
 from __future__ import annotations

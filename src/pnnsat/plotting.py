@@ -4,6 +4,7 @@ and 95 % intervals over seeds."""
 from __future__ import annotations
 
 import math
+import os
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,13 @@ from .catalog import FAMILY_LINESTYLE, METHODS, PLATFORMS
 from .paths import atomic_path, resolve
 
 #: platform id -> panel title (from the catalog, pnnsat.catalog.PLATFORMS)
+#: the committed folder of the published figures; only publishing jobs write it (save_figure)
+PUBLISHED = "figures"
+#: where a run by hand saves a figure aimed at the published folder
+BY_HAND = "results/by-hand/figures"
+#: the environment variable the publishing jobs set ("1")
+PUBLISHING = "PNNSAT_PUBLISHING"
+
 PLATFORM_LABELS = {name: row.label for name, row in PLATFORMS.items()}
 #: cross-device table column (``sigma_<fabrication field>``) -> axis label (from the catalog)
 SIGMA_LABELS = {f"sigma_{field}": label for row in PLATFORMS.values()
@@ -118,7 +126,12 @@ def save_figure(fig: plt.Figure, name: str, figures_dir: str | Path = "figures",
     """Write ``<figures_dir>/<name>.pdf`` and ``.png`` atomically, without dates or versions in
     their metadata, so that rerunning on the same data gives byte-identical files. Models left
     out because they did not learn (``left_out``: :func:`pnnsat.tables.left_out` of the tables
-    the figure read) are named in a footnote on the figure."""
+    the figure read) are named in a footnote on the figure.
+
+    The published folder (``figures/``, committed) is written only by the jobs that publish
+    (the figure rule and :func:`pnnsat.published.redraw`, which set ``PNNSAT_PUBLISHING=1``):
+    Run All by hand on a published execution, whose parameters name ``figures/``, saves into
+    ``results/by-hand/figures/`` and says so."""
     if left_out:  # above the panels: clear of the legends, which sit below
         # wrapped by hand to the figure's width (6-pt text: ~24 characters per inch); matplotlib's
         # own wrapping leaves the unwrapped height in the saved bounding box
@@ -126,6 +139,10 @@ def save_figure(fig: plt.Figure, name: str, figures_dir: str | Path = "figures",
                              + "; ".join(left_out), width=int(24 * fig.get_figwidth()))
         fig.text(0.01, 1.0, note, fontsize=6, color="#B00000", ha="left", va="bottom")
     folder = resolve(figures_dir)
+    if folder == resolve(PUBLISHED) and os.environ.get(PUBLISHING) != "1":
+        folder = resolve(BY_HAND)
+        print(f"figures_dir = {str(figures_dir)!r} holds the published figures, which only the "
+              f"pipeline and `make redraw` write: saved into {BY_HAND}/ instead.")
     written = []
     for ext, metadata in (("pdf", {"CreationDate": None, "ModDate": None, "Producer": None,
                                    "Creator": None}),

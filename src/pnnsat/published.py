@@ -11,9 +11,12 @@ notebook on the committed tables and compares its summary with the published one
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
+import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -208,9 +211,10 @@ def _header(name: str, provenance: dict[str, Any]) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in provenance["versions"].items())
     return (
         f"> **Published execution, read-only.** This is the executed copy of "
-        f"`{SOURCES}/{name}.ipynb` that drew `{PUBLISHED}/{name}.png` (and `.pdf`). Read it here; "
-        "do not run it in place (JupyterLab started with `make lab` refuses to save it, and the "
-        "file has no write permission).\n"
+        f"`{SOURCES}/{name}.ipynb` that drew `{PUBLISHED}/{name}.png` (and `.pdf`). Read it here. "
+        "Run by hand, it changes nothing committed: JupyterLab started with `make lab` refuses "
+        "to save it, the file has no write permission, and a figure it draws goes to "
+        "`results/by-hand/figures/`.\n"
         ">\n"
         f"> **Redraw it without computing** (seconds, from the committed tables): open "
         f"`{SOURCES}/{name}.ipynb` and *Run All* (it saves into `results/by-hand/figures/`), or "
@@ -237,7 +241,7 @@ def redraw(names: list[str] | None = None, figures_dir: str = PUBLISHED) -> list
     for name in names:
         target = resolve(figures_dir) / "notebooks" / f"{name}.ipynb"
         print(f"redrawing {name} ...", file=sys.stderr, flush=True)
-        with tempfile.TemporaryDirectory() as scratch:
+        with tempfile.TemporaryDirectory() as scratch, _publishing():
             executed = Path(scratch) / f"{name}.ipynb"
             try:
                 papermill.execute_notebook(
@@ -249,6 +253,21 @@ def redraw(names: list[str] | None = None, figures_dir: str = PUBLISHED) -> list
                                   f"{err.evalue}; {target} is left as it was.") from err
             written.append(publish(executed, target))
     return written
+
+
+@contextlib.contextmanager
+def _publishing() -> Iterator[None]:
+    """The kernels started inside may write the published figures
+    (:func:`pnnsat.plotting.save_figure`; the figure rule sets the same variable)."""
+    before = os.environ.get("PNNSAT_PUBLISHING")
+    os.environ["PNNSAT_PUBLISHING"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PNNSAT_PUBLISHING"]
+        else:
+            os.environ["PNNSAT_PUBLISHING"] = before
 
 
 def _published_parameters(target: Path, figures_dir: str) -> dict[str, Any]:
