@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import shutil
 import struct
 from pathlib import Path
 
@@ -34,6 +35,28 @@ def pytest_configure(config: pytest.Config) -> None:
 
 REPO = Path(__file__).resolve().parents[1]
 SYSTEM_FASHION = Path("/usr/share/datasets/fashion-mnist")
+#: Debian's Chromium and its WebDriver (the book's and JupyterLab's browser tests)
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+def chrome():
+    """Debian's Chromium, headless, through its WebDriver (console messages logged)."""
+    if CHROMIUM is None or DRIVER is None:
+        pytest.fail("Chromium and chromedriver are needed: `make browser` (as root) or "
+                    "`sudo apt-get install -y chromium chromium-driver`")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000",
+                "--disable-dev-shm-usage"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(300)
+    return driver
 
 
 def idx_bytes(array: torch.Tensor) -> bytes:

@@ -6,41 +6,18 @@ and nothing is fetched from outside the site."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, chrome
 
 from pnnsat import book
 from pnnsat.catalog import FIGURES
-
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     return book.build(tmp_path_factory.mktemp("book"))
-
-
-def chrome():
-    """Debian's Chromium, headless, through its WebDriver (console messages logged)."""
-    if CHROMIUM is None or DRIVER is None:
-        pytest.fail("Chromium and chromedriver are needed: `make browser` (as root) or "
-                    "`sudo apt-get install -y chromium chromium-driver`")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000",
-                "--disable-dev-shm-usage"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(300)
-    return driver
 
 
 @pytest.fixture(scope="module")

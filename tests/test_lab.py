@@ -16,7 +16,7 @@ import urllib.request
 
 import nbformat
 import pytest
-from conftest import REPO
+from conftest import REPO, chrome
 from tornado.web import HTTPError
 
 from pnnsat.lab import PublishedReadOnlyContentsManager
@@ -141,8 +141,6 @@ def test_run_all_on_a_published_notebook_in_jupyterlab_changes_nothing_committed
     """JupyterLab (this environment's, as `make lab` starts it) in headless Chromium: open the
     published fig4 execution, Run All (every cell runs, no error), then save: the save is
     refused, the file keeps its bytes, and git sees no change under figures/ or notebooks/."""
-    from test_book import chrome
-
     record = REPO / RECORD
     before = record.read_bytes()
     port = free_port()

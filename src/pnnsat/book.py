@@ -4,13 +4,13 @@ executing anything (``make book``: seconds to a minute, no training).
 
 :func:`stage` copies what the book shows into ``build/book/src`` with the repository's own
 layout (so every relative link of the README and ``docs/`` resolves unchanged): ``README.md``
-(the first page), ``docs/*.md``, the figures and ``figures/notebooks/*.ipynb`` — each notebook's
-code folded (cell tag ``hide-input``) and its figure captioned from the catalog with the paper's
-number (Figure 4, Figure S1) —
-plus the files the pages link to. It writes the table of contents: the figures in the catalog's
-order, then the documentation in :data:`DOC_PAGES`' order. :func:`build` runs Jupyter Book on the
-copy with Sphinx warnings as errors (a broken link or a missing image fails the build) into
-``build/book/html``; ``tests/test_book.py`` opens the built site in headless Chromium.
+(the first page), ``docs/*.md``, the figures' PNGs and ``figures/notebooks/*.ipynb``, each
+notebook's code folded (cell tag ``hide-input``) and its figure captioned from the catalog with
+the paper's number (Figure 4, Figure S1); it writes the table of contents: the figures in the
+catalog's order, then the documentation in :data:`DOC_PAGES`' order. :func:`build` runs Jupyter
+Book on the copy with Sphinx warnings as errors (a broken link, a link to a file not staged, a
+missing image fail the build) into ``build/book/html``; ``tests/test_book.py`` opens the built
+site in headless Chromium.
 """
 
 from __future__ import annotations
@@ -31,11 +31,6 @@ BUILD = "build/book"
 #: the documentation pages in reading order (every docs/*.md must be listed)
 DOC_PAGES = ("protocol", "physics", "methods", "evaluation", "multitask", "results", "pipeline",
              "performance", "reproducibility", "troubleshooting", "cluster")
-#: files the pages link to besides pages and figures: bundled as downloads (small, text)
-LINKED_FILES = ("LICENSE", "CITATION.cff", "Makefile", "Snakefile", "pyproject.toml",
-                "envs/requirements.txt", "config/*.yaml", "profiles/*/config.yaml",
-                "figures/tables/*.csv", "notebooks/*.ipynb", "src/pnnsat/**/*.py", "rules/*.smk",
-                "benchmarks/*.py", "tests/**/*.py", "tests/**/*.sh", ".ci/run")
 
 
 class BookError(RuntimeError):
@@ -64,11 +59,9 @@ def stage(out: str | Path | None = None) -> Path:
     shutil.copy(repo / "README.md", out / "README.md")
     for page in DOC_PAGES:
         shutil.copy(repo / "docs" / f"{page}.md", out / "docs" / f"{page}.md")
-    for pattern in ("figures/*.png", "figures/*.pdf", *LINKED_FILES):
-        for path in repo.glob(pattern):
-            target = out / path.relative_to(repo)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, target)
+    (out / "figures/notebooks").mkdir(parents=True)
+    for path in repo.glob("figures/*.png"):  # the README's gallery
+        shutil.copy(path, out / "figures" / path.name)
     for name, row in FIGURES.items():
         nb = nbformat.read(repo / "figures/notebooks" / f"{name}.ipynb", as_version=4)
         # the page opens with the notebook's title; what the page is follows it
@@ -83,9 +76,7 @@ def stage(out: str | Path | None = None) -> Path:
                 cell.metadata["mystnb"] = {"figure": {
                     "caption": f"**{figure_label(name)}.** {row.caption}",
                     "name": f"figure-{name}"}}
-        target = out / "figures/notebooks" / f"{name}.ipynb"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, target)
+        nbformat.write(nb, out / "figures/notebooks" / f"{name}.ipynb")
     (out / "_toc.yml").write_text(_toc(), encoding="utf-8")
     return out
 

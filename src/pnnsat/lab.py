@@ -15,6 +15,7 @@ Run All itself stays possible: a figure it saves goes to ``results/by-hand/figur
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +37,12 @@ class PublishedReadOnlyContentsManager(AsyncLargeFileManager):
         """Whether ``path`` (a Jupyter API path, relative to the server's root) is a published
         notebook."""
         os_path = Path(self._get_os_path(path.strip("/"))).resolve()
+        return os_path.suffix == ".ipynb" and os_path.parent in self._published_folders
+
+    @cached_property
+    def _published_folders(self) -> set[Path]:
         root = repo_root()
-        return os_path.suffix == ".ipynb" and any(
-            os_path.parent == (root / folder).resolve() for folder in self.published_dirs)
+        return {(root / folder).resolve() for folder in self.published_dirs}
 
     def _refuse(self, path: str, action: str) -> HTTPError:
         source = f"notebooks/{Path(path).name}"
