@@ -156,3 +156,49 @@ def test_nbval_fails_on_a_changed_published_number_and_on_a_broken_notebook(tmp_
                      append="raise RuntimeError('a deliberately broken notebook')")
     code, out = nbval(broken, tmp_path)
     assert code != 0 and "deliberately broken" in out, out
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_published_notebook_says_what_it_is_and_what_drew_it(path):
+    """Its first cell names its source and how to redraw it; its metadata names every table it
+    read with the SHA-256 of the committed file (a table changed without `make redraw` fails
+    here); every cell is read-only in Jupyter; no execution time is kept."""
+    import hashlib
+
+    nb = published_notebook(path)
+    header = nb.cells[0]
+    assert header.cell_type == "markdown" and header.id == published.HEADER_ID
+    assert f"`notebooks/{path.stem}.ipynb`" in header.source
+    assert f"pnnsat redraw {path.stem}" in header.source
+    drawn = nb.metadata["pnnsat"]
+    assert set(drawn["tables"]) == {f"figures/tables/{t}.csv"
+                                    for t in catalog.figure_tables(path.stem)}
+    for table, digest in drawn["tables"].items():
+        assert hashlib.sha256((REPO / table).read_bytes()).hexdigest() == digest, \
+            f"{table} changed since {path.stem} was drawn: `make redraw`"
+        assert f"`{table}` (SHA-256 `{digest[:12]}…`)" in header.source
+    assert {"python", "numpy", "pandas", "matplotlib"} <= set(drawn["versions"])
+    assert all(c.metadata.get("editable") is False and c.metadata.get("deletable") is False
+               for c in nb.cells)
+    assert not any(key in c.metadata for c in nb.cells for key in published.VOLATILE_CELL_KEYS)
+    assert not set(published.VOLATILE_NOTEBOOK_KEYS) & set(nb.metadata.get("papermill", {}))
+
+
+def test_publishing_an_execution_again_gives_the_same_bytes(tmp_path):
+    """publish() drops what changes between executions (times, papermill's random cell ids) and
+    replaces, never repeats, its first cell: the published fig4 given papermill's execution
+    metadata again publishes to the committed bytes (but the path it was written to)."""
+    committed_path = REPO / "figures/notebooks/fig4_thermal_drift.ipynb"
+    nb = read(committed_path)
+    for cell in nb.cells:
+        cell.metadata["papermill"] = {"duration": 0.5, "start_time": "2026-01-01T00:00:00"}
+        cell.metadata["execution"] = {"iopub.status.idle": "2026-01-01T00:00:01Z"}
+    nb.metadata.papermill["start_time"] = "2026-01-01T00:00:00"
+    executed = tmp_path / "executed.ipynb"
+    nbformat.write(nb, executed)
+    target = published.publish(executed, tmp_path / "fig4_thermal_drift.ipynb")
+    assert not target.stat().st_mode & 0o222, "published without write permission"
+    again = read(target)
+    assert [c.id for c in again.cells].count(published.HEADER_ID) == 1
+    again.metadata.papermill["output_path"] = nb.metadata.papermill["output_path"]
+    assert nbformat.writes(again) == committed_path.read_text(encoding="utf-8").rstrip("\n")
