@@ -220,6 +220,20 @@ def method_matrix(thermal_drift: pd.DataFrame, training: pd.DataFrame,
             .reset_index(drop=True))
 
 
+def sigma_axes(frame: pd.DataFrame) -> list[str]:
+    """The fabrication-σ columns (``sigma_*``) one platform's cross-device rows sweep."""
+    return [c for c in frame.columns if c.startswith("sigma_") and frame[c].notna().any()]
+
+
+def on_diagonal(frame: pd.DataFrame) -> pd.DataFrame:
+    """One platform's cross-device rows along its σ axis — where every σ it sweeps is equal
+    (the MZI's phase σ (rad) = splitter σ; the MRR's resonance σ (nm) and the D2NN's phase σ
+    (rad) are single axes) — with that σ in a column ``sigma``."""
+    axes = sigma_axes(frame)
+    on = frame[frame[axes].nunique(axis=1) == 1] if len(axes) > 1 else frame
+    return on.assign(sigma=on[axes[0]])
+
+
 def yield_curves(cross_device: pd.DataFrame, spec_pct: dict[str, float]) -> pd.DataFrame:
     """Yield against fabrication σ: per platform, method and σ, the fraction of (seed, chip)
     pairs of the cross-device table whose accuracy reaches ``spec_pct[platform]`` (%), their count
@@ -233,11 +247,9 @@ def yield_curves(cross_device: pd.DataFrame, spec_pct: dict[str, float]) -> pd.D
         if platform not in spec_pct:
             raise ValueError(f"spec_pct has no specification for {platform}; give one, e.g. "
                              f"{{'{platform}': 80}}.")
-        axes = [c for c in frame.columns if c.startswith("sigma_") and frame[c].notna().any()]
-        diagonal = frame[(frame[axes].nunique(axis=1) == 1)] if len(axes) > 1 else frame
-        label = " = ".join(SIGMA_LABELS.get(a, a) for a in axes)
-        passed = diagonal.assign(sigma=diagonal[axes[0]],
-                                 ok=diagonal.accuracy * 100 >= spec_pct[platform])
+        label = " = ".join(SIGMA_LABELS.get(a, a) for a in sigma_axes(frame))
+        diagonal = on_diagonal(frame)
+        passed = diagonal.assign(ok=diagonal.accuracy * 100 >= spec_pct[platform])
         for (method, sigma), group in passed.groupby(["method", "sigma"], sort=False):
             _, half = mean_ci95(group.groupby("seed").ok.mean().to_numpy())
             rows.append({"platform": platform, "method": method, "sigma": sigma,

@@ -151,18 +151,15 @@ def device_a(tables: Tables, platform: str, where: Mapping[str, Any]) -> pd.Data
 
 
 def _diagonal(tables: Tables, platform: str, sigma: float) -> pd.DataFrame:
-    """The cross-device rows of ``platform`` at fabrication σ = ``sigma`` on every σ axis it
-    sweeps (the MZI's diagonal: phase σ (rad) = splitter σ; the MRR's resonance σ in nm; the
-    D2NN's phase σ in rad), as fig3's and figS3's ``diagonal``."""
+    """The cross-device rows of ``platform`` at fabrication σ = ``sigma`` along its σ axis
+    (:func:`pnnsat.reports.on_diagonal`, as fig3 and figS3 read it)."""
     import numpy as np
 
+    from .reports import on_diagonal
+
     table = tables("cross_device")
-    frame = table[table.platform == platform]
-    axes = [c for c in frame.columns if c.startswith("sigma_") and frame[c].notna().any()]
-    if not axes:
-        return frame
-    on = np.logical_and.reduce([np.isclose(frame[a], sigma) for a in axes])
-    return frame[on]
+    diagonal = on_diagonal(table[table.platform == platform])
+    return diagonal[np.isclose(diagonal.sigma, sigma)]
 
 
 def cross_device(tables: Tables, platform: str, where: Mapping[str, Any]) -> pd.DataFrame:
